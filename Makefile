@@ -1,0 +1,12 @@
+# The two commands of README.md. Both set up what they need first (scripts/setup.sh).
+.PHONY: setup run test lint
+
+setup:
+	bash scripts/setup.sh
+
+run: setup
+	TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/alexbench run
+
+test: setup
+	.venv/bin/ruff check .
+	TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python -m pytest -q

@@ -1,0 +1,68 @@
+"""The `alexbench` command: a thin layer over importable harness modules.
+
+Each subcommand lives in its own module exposing `add_arguments(parser)` and
+`main(args) -> int`. Errors a user can cause (impls.errors.AlexBenchError) print one
+line and exit 2; `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+# subcommand -> (module, one-line help)
+COMMANDS = {
+    "info": ("harness.info", "frameworks available here, their versions, and devices found"),
+    "train": ("harness.train", "train one framework on a dataset and evaluate top-1/top-5"),
+    "parity": ("harness.parity", "prove the implementations compute the same function (float64 and float32)"),
+    "run": ("harness.run", "the main job: train, evaluate and measure every framework x device, record it"),
+    "report": ("harness.report", "write results/REPORT.md, report.html and summary.csv from the records"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from harness import __version__
+
+    parser = argparse.ArgumentParser(prog="alexbench", description="AlexNet across PyTorch, Keras and JAX.")
+    parser.add_argument("--version", action="version", version=f"alexbench {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name == module_name:
+                continue  # a subcommand not in this version
+            raise
+        command = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip())
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        module.add_arguments(command)
+        command.set_defaults(handler=module.main)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # silence TensorFlow's start-up noise
+    from impls.errors import AlexBenchError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except AlexBenchError as error:
+        if args.debug:
+            raise
+        print(f"alexbench {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"alexbench {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

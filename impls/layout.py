@@ -1,0 +1,59 @@
+"""Every layout conversion between frameworks, in one documented place.
+
+Canonical (torchvision, PyTorch) layouts:
+- conv kernels OIHW (out, in/groups, kh, kw); activations NCHW;
+- dense kernels (out, in); FC1's input is the 256x6x6 map flattened in (C, H, W) order.
+
+NHWC frameworks (Keras, JAX here) use HWIO conv kernels, (in, out) dense kernels, and
+flatten the 6x6x256 map in (H, W, C) order, so FC1's columns must be permuted; forgetting
+that permutation gives a network that runs and is wrong (tests check it is caught).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from impls.config import POOLED_SIZE
+
+
+def oihw_to_hwio(kernel: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(kernel.transpose(2, 3, 1, 0))
+
+
+def hwio_to_oihw(kernel: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(kernel.transpose(3, 2, 0, 1))
+
+
+def dense_to_io(weight: np.ndarray) -> np.ndarray:
+    """(out, in) -> (in, out)."""
+    return np.ascontiguousarray(weight.T)
+
+
+def io_to_dense(kernel: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(kernel.T)
+
+
+def fc1_chw_to_hwc(weight: np.ndarray, channels: int = 256, size: int = POOLED_SIZE) -> np.ndarray:
+    """FC1 (out, C*H*W) -> (out, H*W*C): the same function for an NHWC flatten."""
+    out = weight.shape[0]
+    return np.ascontiguousarray(weight.reshape(out, channels, size, size).transpose(0, 2, 3, 1).reshape(out, -1))
+
+
+def fc1_hwc_to_chw(weight: np.ndarray, channels: int = 256, size: int = POOLED_SIZE) -> np.ndarray:
+    out = weight.shape[0]
+    return np.ascontiguousarray(weight.reshape(out, size, size, channels).transpose(0, 3, 1, 2).reshape(out, -1))
+
+
+def adaptive_pool_matrix(in_size: int, out_size: int = POOLED_SIZE, dtype=np.float64) -> np.ndarray:
+    """(out_size, in_size) averaging matrix equal to torch's adaptive average pooling.
+
+    Bin i covers [floor(i*in/out), ceil((i+1)*in/out)); bins may overlap and, when the
+    input is smaller than the output, repeat pixels. Pooling an NHWC map is then
+    `einsum("oh,nhwc,pw->nopc", P_h, x, P_w)` for any input size: exact and portable.
+    """
+    matrix = np.zeros((out_size, in_size), dtype=dtype)
+    for i in range(out_size):
+        start = (i * in_size) // out_size
+        end = -((-(i + 1) * in_size) // out_size)  # ceil
+        matrix[i, start:end] = 1.0 / (end - start)
+    return matrix

@@ -1,0 +1,148 @@
+"""AlexNet in PyTorch: the first of three mirror-like implementations.
+
+References: Krizhevsky et al. 2012 ("paper" variant); torchvision.models.AlexNet
+("torchvision" variant). Layers are built from impls.config.layer_specs and registered
+under torchvision's `features.N` / `classifier.N` names, so `state_dict()` IS the
+canonical weight format (OIHW convs, (out, in) dense, C,H,W flatten): no conversion.
+
+Layer order (both variants): [conv -> ReLU -> (LRN) -> (maxpool 3/2)] x 5
+-> adaptive avg pool 6x6 -> flatten (C,H,W) -> [dropout -> fc -> ReLU] x 2 -> fc.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from impls.base import AlexNet, DeviceBatch
+from impls.config import LRN_ALPHA, LRN_BETA, LRN_K, LRN_SIZE, POOLED_SIZE, AlexNetConfig, layer_specs
+from impls.errors import DeviceUnavailableError
+from impls.weights import Weights
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+class _Network(nn.Module):
+    """features / avgpool / classifier, with torchvision's module indices."""
+
+    def __init__(self, config: AlexNetConfig) -> None:
+        super().__init__()
+        convs, denses = layer_specs(config)
+        features: dict[str, nn.Module] = {}
+        for spec in convs:
+            index = int(spec.name.split(".")[1])
+            features[str(index)] = nn.Conv2d(
+                spec.in_channels, spec.out_channels, spec.kernel, spec.stride, spec.padding, groups=spec.groups
+            )
+            features[str(index + 1)] = nn.ReLU(inplace=True)
+            index += 2
+            if spec.lrn:
+                # torch divides alpha by `size`; the paper does not: pass alpha * size.
+                features[str(index)] = nn.LocalResponseNorm(
+                    LRN_SIZE, alpha=LRN_ALPHA * LRN_SIZE, beta=LRN_BETA, k=LRN_K
+                )
+                index += 1
+            if spec.pool:
+                features[str(index)] = nn.MaxPool2d(kernel_size=3, stride=2)
+        self.features = nn.Sequential()
+        for key in sorted(features, key=int):
+            self.features.add_module(key, features[key])
+        self.avgpool = nn.AdaptiveAvgPool2d((POOLED_SIZE, POOLED_SIZE))
+        self.classifier = nn.Sequential()
+        for spec in denses:
+            if spec.dropout_before:
+                self.classifier.add_module(str(len(self.classifier)), nn.Dropout(p=config.dropout))
+            self.classifier.add_module(str(len(self.classifier)), nn.Linear(spec.in_features, spec.out_features))
+            if spec.relu:
+                self.classifier.add_module(str(len(self.classifier)), nn.ReLU(inplace=True))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (N, C, H, W)
+        x = self.features(x)  # (N, 256, h, w)
+        if x.shape[-2:] != (POOLED_SIZE, POOLED_SIZE):
+            # Identity at 6x6, and skipping it keeps CUDA's deterministic mode usable
+            # (its AdaptiveAvgPool2d backward has no deterministic kernel).
+            x = self.avgpool(x)
+        x = torch.flatten(x, 1)  # (N, 256*6*6) in (C, H, W) order: the canonical FC1 layout
+        return self.classifier(x)
+
+
+class TorchAlexNet(AlexNet):
+    framework = "torch"
+
+    def _build(self) -> None:
+        if self.device == "gpu":
+            if not torch.cuda.is_available():
+                raise DeviceUnavailableError(
+                    "PyTorch finds no CUDA GPU (torch.cuda.is_available() is False); use --device cpu, "
+                    "or install a CUDA build of torch on a machine with an NVIDIA GPU"
+                )
+            self._device = torch.device("cuda")
+        else:
+            self._device = torch.device("cpu")
+        self._dtype = _DTYPES[self.config.dtype]
+        torch.manual_seed(self.seed)  # dropout masks: same seed, same masks, run after run
+        self.net = _Network(self.config).to(device=self._device, dtype=self._dtype)
+        self._params = [p for p in self.net.parameters()]
+        self._momentum = [torch.zeros_like(p) for p in self._params]
+
+    # --------------------------------------------------------------- weights
+    def _set_weights(self, weights: Weights) -> None:
+        state = {k: torch.from_numpy(v) for k, v in weights.items()}
+        self.net.load_state_dict(state, strict=True)
+        for buffer in self._momentum:
+            buffer.zero_()
+
+    def _get_weights(self) -> Weights:
+        return {k: v.detach().cpu().numpy().copy() for k, v in self.net.state_dict().items()}
+
+    # ------------------------------------------------------------------ data
+    def _to_device(self, images: np.ndarray, labels: np.ndarray | None):
+        # NHWC -> NCHW view; .contiguous() gives the standard layout the convs expect.
+        x = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous().to(self._device)
+        y = None if labels is None else torch.from_numpy(labels).to(self._device)
+        return x, y
+
+    def synchronize(self) -> None:
+        if self._device.type == "cuda":
+            torch.cuda.synchronize()
+
+    # --------------------------------------------------------------- compute
+    def _predict(self, batch: DeviceBatch):
+        self.net.eval()
+        with torch.inference_mode():
+            return self.net(batch.images).cpu().numpy()
+
+    def _forward_loss(self, batch: DeviceBatch) -> torch.Tensor:
+        self.net.train()
+        for p in self._params:
+            p.grad = None
+        logits = self.net(batch.images)
+        loss = nn.functional.cross_entropy(logits, batch.labels)  # mean over the batch
+        loss.backward()
+        return loss.detach()
+
+    def _loss_and_grads(self, batch: DeviceBatch):
+        loss = self._forward_loss(batch)
+        names = [name for name, _ in self.net.named_parameters()]
+        grads = {n: p.grad.detach().cpu().numpy().copy() for n, p in zip(names, self._params)}
+        return loss.item(), grads
+
+    def _train_step(self, batch: DeviceBatch):
+        loss = self._forward_loss(batch)
+        opt = self.optimizer
+        grads = [p.grad for p in self._params]
+        with torch.no_grad():
+            torch._foreach_add_(grads, self._params, alpha=opt.weight_decay)  # g += wd * w
+            torch._foreach_mul_(self._momentum, opt.momentum)  # v = mu * v + g
+            torch._foreach_add_(self._momentum, grads)
+            torch._foreach_add_(self._params, self._momentum, alpha=-opt.lr)  # w -= lr * v
+        return loss.item()
+
+    @classmethod
+    def versions(cls) -> dict[str, str]:
+        return {
+            "torch": torch.__version__,
+            "cuda": str(torch.version.cuda),
+            "cudnn": str(torch.backends.cudnn.version()),
+        }
