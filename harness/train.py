@@ -76,7 +76,7 @@ def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(-log_probs[np.arange(len(labels)), labels].mean())
 
 
-def evaluate(model, dataset, preprocess, batch_size: int, progress=None) -> dict[str, float]:
+def evaluate(model, dataset, preprocess, batch_size: int, bar=None, progress=None) -> dict[str, float]:
     """Top-1, top-5 and mean loss over `dataset` (eval mode, no augmentation)."""
     correct1 = correct5 = 0
     loss_sum = 0.0
@@ -85,8 +85,10 @@ def evaluate(model, dataset, preprocess, batch_size: int, progress=None) -> dict
         correct1 += topk_correct(logits, labels, 1)
         correct5 += topk_correct(logits, labels, 5)
         loss_sum += cross_entropy(logits, labels) * len(labels)
+        if bar is not None:
+            bar.update(len(labels))
         if progress is not None:
-            progress.update(len(labels))
+            progress(len(labels))
     n = len(dataset)
     return {"top1": correct1 / n, "top5": correct5 / n, "loss": loss_sum / n}
 
@@ -131,10 +133,12 @@ def train_and_evaluate(
     device: str = "cpu",
     show_progress: bool = True,
     on_epoch=None,
+    progress=None,
 ) -> TrainResult:
     """Train `framework` for settings.epochs, evaluating after each epoch.
 
     Stops early, marking the result diverged, if the loss becomes NaN or inf.
+    progress(n), if given, is called with the number of images after each batch.
     """
     from tqdm.auto import tqdm
 
@@ -166,6 +170,8 @@ def train_and_evaluate(
                 return result
             losses.append(loss)
             bar.update(len(labels))
+            if progress is not None:
+                progress(len(labels))
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
         bar.close()
         bar = tqdm(
@@ -175,7 +181,7 @@ def train_and_evaluate(
             disable=None if show_progress else True,
             leave=False,
         )
-        metrics = evaluate(model, test_set, preprocess, max(settings.batch_size, 128), bar)
+        metrics = evaluate(model, test_set, preprocess, max(settings.batch_size, 128), bar, progress)
         bar.close()
         result.epochs.append(
             EpochResult(
