@@ -76,6 +76,8 @@ def implementation_class(name: str) -> type[AlexNet]:
         raise FrameworkUnavailableError(reason)
     try:
         module = importlib.import_module(impl.module)
+    except FrameworkUnavailableError:
+        raise  # the module's own diagnosis (e.g. Keras on the wrong backend) says it best
     except ImportError as error:
         raise FrameworkUnavailableError(f"{name} failed to import ({error}); reinstall with: {impl.install}") from error
     return getattr(module, impl.cls)

@@ -1,0 +1,290 @@
+"""AlexNet in Keras 3 on the TensorFlow backend: the second of three mirror-like implementations.
+
+References: Krizhevsky et al. 2012 ("paper" variant); torchvision.models.AlexNet
+("torchvision" variant). Layers are built from impls.config.layer_specs and named with
+torchvision's `features.N` / `classifier.N` indices, as in impls/torch_alexnet.py. Keras
+is NHWC: conv kernels are stored HWIO, dense kernels (in, out), and the 6x6x256 map is
+flattened in (H, W, C) order, so weights and gradients are converted to and from the
+canonical format at the boundary with impls.layout (FC1's columns permuted), never inside.
+
+Layer order (both variants): [zero pad -> conv (valid) -> ReLU -> (LRN) -> (maxpool 3/2)] x 5
+-> adaptive avg pool 6x6 -> flatten (H,W,C) -> [dropout -> fc -> ReLU] x 2 -> fc.
+
+Numerics (see DESIGN.md, "known pitfalls"):
+- explicit symmetric ZeroPadding2D then a "valid" conv: TF's "SAME" pads bottom/right;
+- LRN written out (k=2, n=5, alpha=1e-4 not divided by n, beta=0.75): TF's LRN kernel has
+  no float64 and Keras 3 has no LRN layer;
+- adaptive average pooling as two averaging matrices (impls.layout.adaptive_pool_matrix),
+  exactly torch's bins for any input size; skipped when the map is already 6x6;
+- the SGD rule of impls.config.SGDConfig written out with momentum tf.Variables
+  (Keras's SGD `weight_decay` is decoupled and is not that rule);
+- every entry point (predict, loss_and_grads, train_step) is one tf.function, traced once
+  (batch dimension left open) and compiled with XLA (`jit_compile=True`): grouped convs
+  (paper variant) only run on TF's CPU through XLA, and their float64 gradient only there.
+  Time Keras through these functions only: eager grouped convs recompile on every call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from keras import layers, ops  # noqa: E402
+
+from impls import layout  # noqa: E402
+from impls.base import AlexNet, DeviceBatch  # noqa: E402
+from impls.config import (  # noqa: E402
+    LRN_ALPHA,
+    LRN_BETA,
+    LRN_K,
+    LRN_SIZE,
+    POOLED_SIZE,
+    AlexNetConfig,
+    final_feature_size,
+    layer_specs,
+)
+from impls.errors import DeviceUnavailableError, FrameworkUnavailableError  # noqa: E402
+from impls.weights import Weights  # noqa: E402
+
+if keras.backend.backend() != "tensorflow":
+    raise FrameworkUnavailableError(
+        f"the keras implementation needs Keras 3 on the TensorFlow backend, but KERAS_BACKEND selects "
+        f"{keras.backend.backend()!r}; unset KERAS_BACKEND or set KERAS_BACKEND=tensorflow before starting"
+    )
+
+
+class LocalResponseNorm(layers.Layer):
+    """The paper's LRN across channels (NHWC): b = a / (k + alpha * sum_window a^2) ** beta.
+
+    The window is `size` channels centred on each channel, zero padded at the ends;
+    alpha is NOT divided by size (torch's LocalResponseNorm(size, alpha * size, beta, k)).
+    """
+
+    def __init__(
+        self, size: int = LRN_SIZE, alpha: float = LRN_ALPHA, beta: float = LRN_BETA, k: float = LRN_K, **kwargs
+    ):
+        super().__init__(**kwargs)
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def call(self, x):
+        channels = x.shape[-1]
+        half = self.size // 2
+        squared = ops.pad(ops.square(x), [[0, 0], [0, 0], [0, 0], [half, self.size - 1 - half]])
+        window = squared[..., 0:channels]
+        for offset in range(1, self.size):
+            window = window + squared[..., offset : offset + channels]
+        return x / ops.power(self.k + self.alpha * window, self.beta)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "alpha": self.alpha, "beta": self.beta, "k": self.k}
+
+
+class AdaptiveAvgPool(layers.Layer):
+    """torch's AdaptiveAvgPool2d for a static (in_h, in_w) NHWC map: P_h @ x @ P_w^T."""
+
+    def __init__(self, in_size: tuple[int, int], out_size: int = POOLED_SIZE, **kwargs):
+        super().__init__(**kwargs)
+        self.in_size, self.out_size = tuple(in_size), out_size
+        self._rows = layout.adaptive_pool_matrix(self.in_size[0], out_size)  # (6, H) float64
+        self._cols = layout.adaptive_pool_matrix(self.in_size[1], out_size)  # (6, W)
+
+    def call(self, x):
+        rows = ops.convert_to_tensor(self._rows, dtype=x.dtype)
+        cols = ops.convert_to_tensor(self._cols, dtype=x.dtype)
+        x = ops.einsum("oh,nhwc->nowc", rows, x)
+        return ops.einsum("pw,nowc->nopc", cols, x)
+
+    def get_config(self):
+        return {**super().get_config(), "in_size": self.in_size, "out_size": self.out_size}
+
+
+def build_network(config: AlexNetConfig, dtype: str, dropout_seeds: list[int]) -> keras.Model:
+    """The functional Keras model, NHWC in, logits out, named with torchvision's indices.
+
+    `dtype` is the Keras dtype policy of every layer ("float32", "float64"; a mixed
+    policy such as "mixed_bfloat16" would keep float32 variables and compute in bfloat16).
+    """
+    convs, denses = layer_specs(config)
+    inputs = keras.Input(shape=(config.height, config.width, config.in_channels), dtype=dtype, name="images")
+    x = inputs
+    for spec in convs:
+        index = int(spec.name.split(".")[1])
+        if spec.padding:
+            x = layers.ZeroPadding2D(spec.padding, name=f"{spec.name}.pad", dtype=dtype)(x)
+        x = layers.Conv2D(
+            spec.out_channels,
+            spec.kernel,
+            strides=spec.stride,
+            padding="valid",
+            groups=spec.groups,
+            kernel_initializer="zeros",  # overwritten by set_weights: skip the random init
+            name=spec.name,
+            dtype=dtype,
+        )(x)
+        x = layers.ReLU(name=f"features.{index + 1}", dtype=dtype)(x)
+        index += 2
+        if spec.lrn:
+            x = LocalResponseNorm(name=f"features.{index}", dtype=dtype)(x)
+            index += 1
+        if spec.pool:
+            x = layers.MaxPooling2D(pool_size=3, strides=2, padding="valid", name=f"features.{index}", dtype=dtype)(x)
+    feature_size = final_feature_size(config)
+    if feature_size != (POOLED_SIZE, POOLED_SIZE):  # identity at 6x6: left out
+        x = AdaptiveAvgPool(feature_size, name="avgpool", dtype=dtype)(x)
+    x = layers.Flatten(name="flatten", dtype=dtype)(x)  # (N, 6*6*256) in (H, W, C) order
+    index, seeds = 0, iter(dropout_seeds)
+    for spec in denses:
+        if spec.dropout_before:
+            x = layers.Dropout(config.dropout, seed=next(seeds), name=f"classifier.{index}", dtype=dtype)(x)
+            index += 1
+        x = layers.Dense(spec.out_features, kernel_initializer="zeros", name=spec.name, dtype=dtype)(x)
+        index += 1
+        if spec.relu:
+            x = layers.ReLU(name=f"classifier.{index}", dtype=dtype)(x)
+            index += 1
+    return keras.Model(inputs, x, name=f"alexnet_{config.variant}")
+
+
+class KerasAlexNet(AlexNet):
+    framework = "keras"
+
+    jit_compile: bool = True
+    """XLA-compile the step functions (tf.function(jit_compile=True)). Required for the paper
+    variant's grouped convs on TF's CPU (always on there), and faster for the torchvision
+    variant too on a 2-core CPU (batch-32 train step 1.36 s vs 1.57 s without XLA). Set it
+    to False on the class (or a subclass) before creating a model to time TF's own kernels."""
+
+    def _build(self) -> None:
+        if self.device == "gpu":
+            gpus = tf.config.list_physical_devices("GPU")
+            if not gpus:
+                raise DeviceUnavailableError(
+                    "TensorFlow finds no GPU (tf.config.list_physical_devices('GPU') is empty); use --device cpu, "
+                    "or install tensorflow[and-cuda] on a machine with an NVIDIA GPU"
+                )
+            for gpu in gpus:  # grow on demand instead of reserving the whole card; a GPU that an
+                with contextlib.suppress(RuntimeError):  # earlier model initialized keeps its setting
+                    tf.config.experimental.set_memory_growth(gpu, True)
+            self._tf_device = "/GPU:0"
+        else:
+            self._tf_device = "/CPU:0"
+        config = self.config
+        self._dtype = tf.as_dtype(config.dtype)
+        convs, denses = layer_specs(config)
+        self._xla = self.jit_compile or any(c.groups > 1 for c in convs)
+        dropout_seeds = [int(s) for s in np.random.SeedSequence(self.seed).generate_state(2)]
+
+        with tf.device(self._tf_device):
+            self.net = build_network(config, config.dtype, dropout_seeds)
+            # Parameters in canonical (state_dict) order, with their layout conversions.
+            self._names: list[str] = []
+            self._params: list[keras.Variable] = []
+            self._to_native: list = []
+            self._to_canonical: list = []
+            for spec in convs:
+                layer = self.net.get_layer(spec.name)
+                self._add(f"{spec.name}.weight", layer.kernel, layout.oihw_to_hwio, layout.hwio_to_oihw)
+                self._add(f"{spec.name}.bias", layer.bias, None, None)
+            for position, spec in enumerate(denses):
+                layer = self.net.get_layer(spec.name)
+                if position == 0:  # FC1 reads an (H, W, C) flatten: permute its columns
+                    to_native = lambda w: layout.dense_to_io(layout.fc1_chw_to_hwc(w))
+                    to_canonical = lambda k: layout.fc1_hwc_to_chw(layout.io_to_dense(k))
+                else:
+                    to_native, to_canonical = layout.dense_to_io, layout.io_to_dense
+                self._add(f"{spec.name}.weight", layer.kernel, to_native, to_canonical)
+                self._add(f"{spec.name}.bias", layer.bias, None, None)
+            self._momentum = [tf.Variable(tf.zeros(p.shape, p.dtype), trainable=False) for p in self._params]
+        self._compile_functions()
+
+    def _add(self, name, variable, to_native, to_canonical) -> None:
+        self._names.append(name)
+        self._params.append(variable)
+        self._to_native.append(to_native)
+        self._to_canonical.append(to_canonical)
+
+    def _compile_functions(self) -> None:
+        """One tf.function per entry point, traced once (batch dimension left open)."""
+        config, device, opt = self.config, self._tf_device, self.optimizer
+        images = tf.TensorSpec((None, config.height, config.width, config.in_channels), self._dtype)
+        labels = tf.TensorSpec((None,), tf.int64)
+        net, params, momentum = self.net, self._params, self._momentum
+        lr, mu, wd = opt.lr, opt.momentum, opt.weight_decay
+
+        def forward_backward(x, y):
+            with tf.GradientTape() as tape:
+                logits = net(x, training=True)
+                loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+            return loss, tape.gradient(loss, params)
+
+        @tf.function(input_signature=[images], jit_compile=self._xla)
+        def predict(x):
+            with tf.device(device):
+                return net(x, training=False)
+
+        @tf.function(input_signature=[images, labels], jit_compile=self._xla)
+        def loss_and_grads(x, y):
+            with tf.device(device):
+                return forward_backward(x, y)
+
+        @tf.function(input_signature=[images, labels], jit_compile=self._xla)
+        def train_step(x, y):
+            with tf.device(device):
+                loss, grads = forward_backward(x, y)
+                for w, v, g in zip(params, momentum, grads, strict=True):
+                    g = g + wd * w  # coupled L2, as in the paper
+                    v_new = mu * v + g
+                    v.assign(v_new)
+                    w.assign_sub(lr * v_new)
+                return loss
+
+        self._predict_fn, self._loss_and_grads_fn, self._train_fn = predict, loss_and_grads, train_step
+
+    # --------------------------------------------------------------- weights
+    def _set_weights(self, weights: Weights) -> None:
+        for name, variable, convert in zip(self._names, self._params, self._to_native, strict=True):
+            value = weights[name]
+            variable.assign(convert(value) if convert else value)
+        for buffer in self._momentum:
+            buffer.assign(tf.zeros_like(buffer))
+
+    def _get_weights(self) -> Weights:
+        return {
+            name: (convert(np.asarray(variable.numpy())) if convert else np.array(variable.numpy()))
+            for name, variable, convert in zip(self._names, self._params, self._to_canonical, strict=True)
+        }
+
+    # ------------------------------------------------------------------ data
+    def _to_device(self, images: np.ndarray, labels: np.ndarray | None):
+        with tf.device(self._tf_device):  # tf.identity copies onto the device now, not per step
+            x = tf.identity(tf.convert_to_tensor(images, dtype=self._dtype))
+            y = None if labels is None else tf.identity(tf.convert_to_tensor(labels, dtype=tf.int64))
+        return x, y
+
+    def synchronize(self) -> None:
+        if self.device == "gpu":
+            tf.test.experimental.sync_devices()
+
+    # --------------------------------------------------------------- compute
+    def _predict(self, batch: DeviceBatch):
+        return self._predict_fn(batch.images).numpy()
+
+    def _loss_and_grads(self, batch: DeviceBatch):
+        loss, grads = self._loss_and_grads_fn(batch.images, batch.labels)
+        canonical = {
+            name: (convert(g.numpy()) if convert else g.numpy().copy())
+            for name, g, convert in zip(self._names, grads, self._to_canonical, strict=True)
+        }
+        return float(loss), canonical
+
+    def _train_step(self, batch: DeviceBatch):
+        return self._train_fn(batch.images, batch.labels)
+
+    @classmethod
+    def versions(cls) -> dict[str, str]:
+        return {"tensorflow": tf.__version__, "keras": keras.__version__}
