@@ -9,4 +9,4 @@ run: setup
 
 test: setup
 	.venv/bin/ruff check .
-	TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python -m pytest -q
+	ALEXBENCH_REQUIRE_ALL=1 TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python -m pytest -q

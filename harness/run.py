@@ -292,9 +292,15 @@ class Runner:
             for f, d in todo:  # start and warm up each worker, one at a time
                 try:
                     workers[(f, d)] = self.start(f, d)
-                    setup[(f, d)] = workers[(f, d)].call(
-                        "bench_setup", config=_config_dict(config), batch_size=bench.batch_size, warmup=bench.warmup
+                    oom_above = (
+                        int(self.plan.fail[f].split(":")[1]) if self.plan.fail.get(f, "").startswith("oom") else 0
                     )
+                    setup[(f, d)] = workers[(f, d)].call(
+                        "bench_setup", config=_config_dict(config), batch_size=bench.batch_size, warmup=bench.warmup,
+                        oom_above=oom_above,
+                    )  # fmt: skip
+                    for note in setup[(f, d)]["notes"]:
+                        print(f"  {f} on {d}: {note}", file=sys.stderr)
                 except (AlexBenchError, WorkerCrashed) as error:
                     self.failure(f, d, "throughput", str(error))
                     workers.pop((f, d), None)
@@ -336,7 +342,8 @@ class Runner:
         bench = self.plan.bench
         seconds = samples[(*key, phase, mode)]
         flops = impls.forward_flops(config) * (3 if phase == "train" else 1)
-        rate = stats.throughput(seconds, bench.batch_size)
+        batch_size = setup["batch_size"]  # smaller than asked if out-of-memory forced a retry
+        rate = stats.throughput(seconds, batch_size)
         latency = stats.summarize(seconds)
         warm = setup["warmup_seconds"][phase]
         metrics = {
@@ -347,6 +354,7 @@ class Runner:
             "step_seconds_p50": latency.get("median"),
             "step_seconds_p90": latency.get("p90"),
             "steps": len(seconds),
+            "batch_size_requested": bench.batch_size,
             "warmup_first_seconds": warm[0],
             "warmup_seconds_total": sum(warm),
             "flops_per_image": flops,
@@ -358,13 +366,14 @@ class Runner:
             f"{len(seconds)} timed steps in {bench.repeats} interleaved blocks; warm-up of {len(warm)} step(s) "
             "(the first includes compilation) excluded",
             "training steps count 3x forward FLOPs" if phase == "train" else "forward FLOPs",
+            *setup["notes"],
         ]
         if memory["device_peak_why"]:
             notes.append(f"device peak memory: {memory['device_peak_why']}")
         blocks = extra[(*key, phase, mode)]
         nvml = [b["nvml"] for b in blocks if b.get("nvml") and b["nvml"].get("joules") is not None]
         if nvml:
-            images = sum(len(b["seconds"]) for b in blocks) * bench.batch_size
+            images = sum(len(b["seconds"]) for b in blocks) * batch_size
             joules = sum(n["joules"] for n in nvml)
             metrics.update(
                 joules_per_image=joules / images,
@@ -378,7 +387,7 @@ class Runner:
             notes.append("a training loss was NaN/inf during timing (synthetic data): timings kept, loss meaningless")
         return records.Record(
             "throughput", framework, device, f"{phase}/{mode}", self.plan.run_id, variant=config.variant,
-            precision=config.dtype, batch_size=bench.batch_size, image_size=list(config.image_size),
+            precision=config.dtype, batch_size=batch_size, image_size=list(config.image_size),
             dataset="synthetic", metrics=metrics, samples=seconds, settings=asdict(bench), notes=notes,
             started=started,
         )  # fmt: skip
@@ -417,7 +426,7 @@ def summary_table(written: list[records.Record]) -> str:
             m = r.metrics
             lines.append(
                 f"{r.framework + '/' + r.device:<16} {_pct(m['top1'])} {_pct(m['top5'])} "
-                f"{_num(m['test_loss'], 7, 3)} {_num(m['seconds'], 8, 0)}"
+                f"{_num(m['test_loss'], 7, 3)} {_num(m['seconds'], 8, 0)}" + ("  DIVERGED" if m.get("diverged") else "")
             )
     bench = [r for r in written if r.kind == "throughput"]
     if bench:
@@ -472,6 +481,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-id", help="name of this run (default: UTC timestamp)")
     parser.add_argument("--resume", nargs="?", const="latest", help="continue a run (default: the latest one)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lr", type=float, default=TrainSettings.lr, help="accuracy-training learning rate")
     parser.add_argument("--inject-failure", action="append", default=[], help=argparse.SUPPRESS)  # tests: fw=crash
 
 
@@ -486,7 +496,7 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         raise ConfigError(f"--devices must be auto, cpu, gpu or cpu,gpu; got {args.devices!r}")
     train = None
     if not args.skip_accuracy:
-        fields = dict(PROFILES[args.profile], seed=args.seed, variant=args.variant)
+        fields = dict(PROFILES[args.profile], seed=args.seed, variant=args.variant, lr=args.lr)
         for name, value in (("epochs", args.epochs), ("train_subset", args.train_subset),
                             ("image_size", args.train_image_size)):  # fmt: skip
             if value is not None:
@@ -554,4 +564,5 @@ def main(args: argparse.Namespace) -> int:
     print(summary_table(written))
     print(f"\n{len(written)} record(s) in {runner.run_dir} ({time.perf_counter() - start:.0f} s)")
     failed = [r for r in written if r.kind == "failure" and not (r.error or "").startswith("skipped")]
-    return 1 if failed else 0
+    diverged = [r for r in written if r.kind == "train" and r.metrics.get("diverged")]
+    return 1 if failed or diverged else 0

@@ -93,7 +93,7 @@ def evaluate(model, dataset, preprocess, batch_size: int, bar=None, progress=Non
     return {"top1": correct1 / n, "top5": correct5 / n, "loss": loss_sum / n}
 
 
-def load_data(settings: TrainSettings, data_dir=None, dataset: str = "fashion-mnist"):
+def load_data(settings: TrainSettings, data_dir=None, dataset: str = "fashion-mnist", strict: bool = False):
     """(train, test) Datasets for the settings; image folders are split 80/20 by seed."""
     if dataset == "fashion-mnist":
         train = data_module.load_fashion_mnist("train", data_dir)
@@ -101,7 +101,7 @@ def load_data(settings: TrainSettings, data_dir=None, dataset: str = "fashion-mn
     elif dataset == "folder":
         if not data_dir:
             raise DataError("--dataset folder needs --data-dir pointing at a folder with one subfolder per class")
-        full = data_module.load_image_folder(data_dir, size=(settings.image_size, settings.image_size))
+        full = data_module.load_image_folder(data_dir, size=(settings.image_size, settings.image_size), strict=strict)
         order = np.random.default_rng(settings.seed).permutation(len(full))
         cut = int(len(full) * 0.8)
         pick = lambda idx, tag: data_module.Dataset(  # noqa: E731
@@ -193,6 +193,12 @@ def train_and_evaluate(
                 seconds=time.perf_counter() - start,
             )
         )
+        if not math.isfinite(metrics["loss"]):
+            result.diverged = True
+            result.notes.append(
+                f"loss became {metrics['loss']} on the test split after epoch {epoch + 1}; training stopped"
+            )
+            return result
         if on_epoch is not None:
             on_epoch(result)
     return result
@@ -203,6 +209,9 @@ def add_settings_arguments(parser: argparse.ArgumentParser, defaults: TrainSetti
     d = defaults
     parser.add_argument("--dataset", default="fashion-mnist", choices=["fashion-mnist", "folder"])
     parser.add_argument("--data-dir", help="Fashion-MNIST IDX folder, or the image folder for --dataset folder")
+    parser.add_argument(
+        "--strict-images", action="store_true", help="fail on an unreadable image instead of skipping it"
+    )
     parser.add_argument("--epochs", type=int, default=d.epochs)
     parser.add_argument("--batch-size", type=int, default=d.batch_size)
     parser.add_argument("--image-size", type=int, default=d.image_size, help="square input side (>= 63; 67 for paper)")
@@ -248,7 +257,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     model_config(settings, 10)  # validate sizes before loading any data
-    train_set, test_set = load_data(settings, args.data_dir, args.dataset)
+    train_set, test_set = load_data(settings, args.data_dir, args.dataset, args.strict_images)
     print(
         f"{args.framework} on {args.device}: {train_set.name} ({len(train_set)} train, {len(test_set)} test), "
         f"{settings.variant} AlexNet at {settings.image_size}x{settings.image_size}, batch {settings.batch_size}, "

@@ -107,7 +107,28 @@ class Worker:
             "device_peak_why": why,
         }
 
-    def cmd_bench_setup(self, config: dict, batch_size: int, warmup: int, seed: int = 0) -> dict:
+    def cmd_bench_setup(self, config: dict, batch_size: int, warmup: int, seed: int = 0, oom_above: int = 0) -> dict:
+        """Build the model and data, warm up; on out-of-memory, retry with half the batch
+        (down to 1) and say so. `oom_above` simulates a device that fits only that many."""
+        notes = []
+        while True:
+            try:
+                if oom_above and batch_size > oom_above:
+                    raise MemoryError(f"simulated out of memory at batch {batch_size}")
+                out = self._bench_setup(config, batch_size, warmup, seed)
+                break
+            except Exception as error:
+                if not is_out_of_memory(error) or batch_size == 1:
+                    raise
+                notes.append(
+                    f"out of memory at batch {batch_size} ({type(error).__name__}); retried at {batch_size // 2}"
+                )
+                self.model, self.bench = None, {}
+                _release_memory(self.framework)
+                batch_size //= 2
+        return {**out, "batch_size": batch_size, "notes": notes}
+
+    def _bench_setup(self, config: dict, batch_size: int, warmup: int, seed: int) -> dict:
         """Build the model and data for throughput blocks; time the warm-up steps (the
         first includes compilation/tracing) separately from everything measured later."""
         import impls
@@ -185,6 +206,26 @@ class Worker:
 
     def cmd_crash(self, code: int = 3) -> dict:  # for tests: die like a segfaulting framework would
         os._exit(code)
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Out-of-memory in any framework: torch.OutOfMemoryError, TF ResourceExhaustedError,
+    XLA RESOURCE_EXHAUSTED, or a host MemoryError."""
+    text = f"{type(error).__name__} {error}"
+    return isinstance(error, MemoryError) or any(
+        marker in text for marker in ("OutOfMemory", "out of memory", "ResourceExhausted", "RESOURCE_EXHAUSTED")
+    )
+
+
+def _release_memory(framework: str) -> None:
+    import gc
+
+    gc.collect()
+    if framework == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
 
 
 class _Null:
