@@ -89,6 +89,7 @@ def write_json_atomic(path: Path, payload: dict) -> Path:
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; records are meant to be shared
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

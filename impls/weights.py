@@ -103,6 +103,7 @@ def save_weights(path: str | os.PathLike, weights: Weights) -> Path:
     os.close(fd)
     try:
         np.savez(tmp, **{k: np.asarray(v) for k, v in weights.items()})
+        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
