@@ -278,7 +278,10 @@ class Preprocess:
         x = images.astype(np.float32) / _peak(images)
         x = (x - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
         h, w = self.size
-        x = np.einsum("Hh,nhwc,Ww->nHWc", resize_matrix(x.shape[1], h), x, resize_matrix(x.shape[2], w), optimize=True)
+        if x.shape[1:3] != (h, w):  # (already the model's size: nothing to interpolate)
+            x = np.einsum(
+                "Hh,nhwc,Ww->nHWc", resize_matrix(x.shape[1], h), x, resize_matrix(x.shape[2], w), optimize=True
+            )
         x = _convert_channels(x, self.channels)  # after resizing: linear, so same result, less work
         if rng is not None:
             x = _augment(x, rng, augment)

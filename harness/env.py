@@ -25,7 +25,8 @@ def git_commit(root: Path | None = None) -> str | None:
                                capture_output=True, text=True, timeout=10).stdout.strip()  # fmt: skip
         return done.stdout.strip() + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
-        return None
+        # A copy of the tree without .git (e.g. shipped to a GPU machine): the caller can say.
+        return os.environ.get("ALEXBENCH_GIT_COMMIT")
 
 
 def cpu_model() -> str:

@@ -144,6 +144,8 @@ class Runner:
         self.done_keys = {r.key for _, r, _ in records.load_all(self.run_dir)} if plan.resume else set()
         self.written: list[records.Record] = []
         self.hello: dict[tuple[str, str], dict] = {}
+        self.peaks: dict[str, dict[str, float]] = {}  # dtype -> device -> GFLOP/s
+        self.peak_sources: dict[str, str] = {}  # "dtype/device" -> framework that reached it
 
     # -------------------------------------------------------------- bookkeeping
     def environment(self, framework: str, device: str) -> dict:
@@ -153,6 +155,9 @@ class Runner:
             "versions": hello.get("versions", {}),
             "settings": {**hello.get("settings", {}), "precision_mode": self.plan.precision},
             "seed": self.plan.train.seed if self.plan.train else 0,
+            "peak_gflops": self.peaks.get("float32", {}),
+            "peak_gflops_bf16": self.peaks.get("bfloat16", {}),
+            "peak_measured_with": self.peak_sources,
             "alexbench_version": _version(),
         }
 
@@ -304,6 +309,7 @@ class Runner:
                 except (AlexBenchError, WorkerCrashed) as error:
                     self.failure(f, d, "throughput", str(error))
                     workers.pop((f, d), None)
+            self.measure_peaks(workers)
             steps = {"train": bench.train_steps, "inference": bench.inference_steps}
             total = bench.repeats * len(workers) * bench.modes.__len__() * sum(steps.values())
             bar = tqdm(total=total, desc="throughput (interleaved)", unit="step", leave=False, disable=None)
@@ -335,6 +341,20 @@ class Runner:
             for worker in workers.values():
                 worker.close()
 
+    def measure_peaks(self, workers: dict) -> None:
+        """The device's matmul peak (fp32, bf16), the best any framework reaches, so each
+        measurement's efficiency is achieved FLOP/s over what this machine can do."""
+        for (framework, device), worker in workers.items():
+            try:
+                peaks = worker.call("peak")
+            except (AlexBenchError, WorkerCrashed) as error:
+                print(f"  {framework} on {device}: matmul peak not measured: {error}", file=sys.stderr)
+                continue
+            for dtype in ("float32", "bfloat16"):
+                if peaks.get(dtype) and peaks[dtype] > self.peaks.setdefault(dtype, {}).get(device, 0):
+                    self.peaks[dtype][device] = peaks[dtype]
+                    self.peak_sources[f"{dtype}/{device}"] = framework
+
     def throughput_record(self, key, phase, mode, config, samples, extra, setup, memory, started) -> records.Record:
         import impls
 
@@ -359,6 +379,7 @@ class Runner:
             "warmup_seconds_total": sum(warm),
             "flops_per_image": flops,
             "achieved_gflops": (rate.get("median") or 0) * flops / 1e9 or None,
+            "peak_gflops": self.peaks.get("float32", {}).get(device),
             "peak_rss_bytes": memory["peak_rss_bytes"],
             "device_peak_bytes": memory["device_peak_bytes"],
         }
@@ -544,10 +565,11 @@ def main(args: argparse.Namespace) -> int:
     print(f"alexbench run {plan.run_id}: frameworks {', '.join(plan.frameworks)}; devices {plan.devices}; "
           f"{plan.threads} CPU threads each")  # fmt: skip
     if t:
-        print(f"  accuracy: Fashion-MNIST, {t.image_size}x{t.image_size}, "
-              f"{t.train_subset or 'all'} training images, {t.epochs} epoch(s), batch {t.batch_size} "
-              f"(profile {args.profile}; reduced from 224x224 to fit a small CPU)" if args.profile == "quick" else
-              f"  accuracy: Fashion-MNIST, {t.image_size}x{t.image_size}, {t.epochs} epoch(s)")  # fmt: skip
+        reduced = [] if t.image_size >= 224 else ["reduced from 224x224"]
+        reduced += [] if not t.train_subset else [f"{t.train_subset} of 60,000 training images"]
+        why = f" ({'; '.join(reduced)}, to fit a small CPU)" if reduced else ""
+        print(f"  accuracy: Fashion-MNIST at {t.image_size}x{t.image_size}, {t.epochs} epoch(s), "
+              f"batch {t.batch_size}, profile {args.profile}{why}")  # fmt: skip
     if plan.bench:
         b = plan.bench
         print(f"  throughput: {b.variant} at {b.image_size}x{b.image_size}, batch {b.batch_size}, "

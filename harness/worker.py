@@ -198,6 +198,31 @@ class Worker:
             out["nvml_why"] = sampler.why
         return out
 
+    def cmd_peak(self, size: int = 2048, trials: int = 3, budget: float = 0.25) -> dict:
+        """This device's measured matmul peak (GFLOP/s) in float32 and bfloat16 through this
+        framework: the best of `trials` timings of square products (2 n^3 FLOPs each).
+        Bounded in time: where one product takes over `budget` seconds (a slow bf16 path on
+        a CPU without native support, say) n is halved, down to 256."""
+        peaks = {}
+        for dtype in ("float32", "bfloat16"):
+            n = size
+            try:
+                while True:
+                    run = _matmul_function(self.framework, self.device, n)(dtype)
+                    run(1)  # compile / warm up
+                    one = _timed(run, 1)
+                    if one <= budget or n <= 256:
+                        break
+                    n //= 2
+                repeats = max(1, min(10, int(budget / max(one, 1e-6))))
+                best = min(_timed(run, repeats) for _ in range(trials))
+                peaks[dtype] = 2 * n**3 * repeats / best / 1e9
+                peaks[f"{dtype}_size"] = n
+            except Exception as error:  # e.g. no bf16 kernel on this device
+                peaks[dtype] = None
+                peaks[f"{dtype}_why"] = f"{type(error).__name__}: {error}"
+        return peaks
+
     def cmd_memory(self) -> dict:
         from harness import monitor
 
@@ -206,6 +231,70 @@ class Worker:
 
     def cmd_crash(self, code: int = 3) -> dict:  # for tests: die like a segfaulting framework would
         os._exit(code)
+
+
+def _timed(run, repeats: int) -> float:
+    start = time.perf_counter()
+    run(repeats)
+    return time.perf_counter() - start
+
+
+def _matmul_function(framework: str, device: str, n: int):
+    """dtype -> run(k): k chained n x n products, finished (synchronized) on return."""
+    if framework == "torch":
+        import torch
+
+        dev = "cuda" if device == "gpu" else "cpu"
+
+        def make(dtype):
+            a = torch.randn(n, n, device=dev).to(getattr(torch, dtype))
+            b = torch.randn(n, n, device=dev).to(getattr(torch, dtype))
+
+            def run(k):
+                for _ in range(k):
+                    c = a @ b
+                if dev == "cuda":
+                    torch.cuda.synchronize()
+                return c
+
+            return run
+
+        return make
+    if framework == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        dev = jax.devices("gpu" if device == "gpu" else "cpu")[0]
+
+        def make(dtype):
+            a = jax.device_put(jnp.ones((n, n), getattr(jnp, dtype)), dev)
+            b = jax.device_put(jnp.ones((n, n), getattr(jnp, dtype)), dev)
+            product = jax.jit(lambda x, y: x @ y)
+
+            def run(k):
+                for _ in range(k):
+                    c = product(a, b)
+                c.block_until_ready()
+                return c
+
+            return run
+
+        return make
+    import tensorflow as tf
+
+    def make(dtype):
+        with tf.device("/GPU:0" if device == "gpu" else "/CPU:0"):
+            a = tf.cast(tf.random.normal((n, n)), dtype)
+            b = tf.cast(tf.random.normal((n, n)), dtype)
+
+        def run(k):
+            for _ in range(k):
+                c = tf.matmul(a, b)
+            return c.numpy()  # waits for the device
+
+        return run
+
+    return make
 
 
 def is_out_of_memory(error: BaseException) -> bool:
