@@ -1,0 +1,344 @@
+"""asv benchmarks: AlexNet's steps in every framework, over the project's history.
+
+    asv run --python=same --quick            # this environment, each benchmark once (smoke test)
+    asv run HEAD^!                           # HEAD, in a virtualenv asv builds under .asv/env
+    asv continuous main HEAD                 # two commits, side by side, regressions flagged
+
+Every benchmark is parameterized over the frameworks of the registry (`impls.names()`).
+A framework that is not installed, or that the benchmarked commit does not have, is
+skipped: setup raises NotImplementedError, asv's skip convention, shown as n/a. Under
+ALEXBENCH_REQUIRE_ALL=1 (CI, .ci/asv-check.sh) a registered framework that is not
+installed fails instead, as in the tests.
+
+What is measured
+----------------
+- `TrainStep.time_train_step(framework, batch)`: one SGD step (forward, backward, update)
+  on a batch already on the device (`model.device_batch`), so no host-to-device copy is
+  timed. `train_step` returns the loss as a Python float, which waits for the device;
+  `model.synchronize()` is called as well.
+- `Inference.time_inference(framework, batch)`: one eval-mode forward pass; `predict`
+  returns the logits as numpy (a device wait), then `model.synchronize()`.
+- `TrainStep.peakmem_train_step(framework, batch)`: peak host RSS of a fresh benchmark
+  process that imported the framework, built the model, compiled and ran training steps.
+- `DeviceMemory.track_device_memory(framework, batch)` [bytes]: the framework allocator's
+  peak device memory around a training step (harness.monitor: torch
+  max_memory_allocated, TF get_memory_info peak, JAX peak_bytes_in_use, which has no
+  reset and covers the whole process). GPUs only: on CPU it is skipped (n/a) rather
+  than reported as a number, because host memory is what peakmem_train_step measures.
+- `Parity.track_parity_error(framework, variant)` [relative error]: max|a - b| / max|b|
+  of the float32 logits `a` of the framework against float64 logits `b` of impls' torch
+  model (itself proven equal to an independent torch.nn float64 golden to 1e-9 by
+  `alexbench parity`), on impls.tiny_config (67x67 RGB, 10 classes, dropout 0), the same
+  canonical weights (seed 0) and one seeded batch of 4. Both variants. About 1e-6 on CPU
+  and GPU (IEEE float32); `alexbench parity` bounds it at 1e-5.
+- `Accuracy.track_accuracy(framework)` [fraction]: test top-1 after a fixed short training
+  on real Fashion-MNIST (harness.train.train_and_evaluate: 63x63 grayscale, 1,024
+  stratified training images, 1 epoch, batch 32, SGD lr 0.01 / momentum 0.9 / weight
+  decay 5e-4, no augmentation, seed 0; 500 test images). A regression guard on training,
+  not a measure of AlexNet's accuracy. Skipped when Fashion-MNIST is not installed.
+
+Configuration
+-------------
+bench_config() is small but real: the full torchvision AlexNet (five convolutions, three
+dense layers, 57.0M parameters, 0.5 GFLOP per forward image) at 128x128 RGB with 10
+classes, dropout 0.5, float32; batches 8 and 32. At this size a train step takes 0.3-2 s
+on two CPU cores (a few ms on an H200), and `asv run --python=same --quick` over the
+whole suite takes about 5 minutes on two cores (Accuracy is half of it).
+
+    ALEXBENCH_BENCH_DEVICE=gpu     run the models on the GPU (default: cpu)
+    ALEXBENCH_BENCH_THREADS=N      CPU threads per framework (default: every core)
+
+Threads, GPU memory growth and IEEE float32 (no TF32) are set the way throughput runs
+set them (harness.worker.apply_settings), before the framework is imported.
+
+Writing benchmarks here
+-----------------------
+- The suite is the working tree's; the project is the benchmarked commit's (asv installs
+  it). Every project import is guarded, so older commits still load the suite: missing
+  pieces make benchmarks skip, never fail to import.
+- Nothing heavy at import time (asv imports the suite to discover it) and no framework
+  import at module level (each benchmark runs in its own process and imports one).
+- asv re-runs `setup` before every timed sample; models and device batches are memoized
+  per process (`_model`, `_device_batch`) so that re-setup costs a dict lookup rather
+  than a rebuild and a recompilation, and the first (compiling) step runs in setup,
+  never in a timed call.
+- Bump a class's `version` when what it measures changes; results of another version
+  are not compared.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+try:
+    import impls
+except Exception:  # a commit without the package (or a broken one): every benchmark skips
+    impls = None
+
+try:
+    from impls.errors import DeviceUnavailableError as _DeviceUnavailable
+except Exception:
+    _DeviceUnavailable = RuntimeError
+
+FALLBACK_FRAMEWORKS = ["torch", "keras", "jax"]
+FRAMEWORKS = list(impls.names()) if impls is not None and hasattr(impls, "names") else FALLBACK_FRAMEWORKS
+VARIANTS = ["torchvision", "paper"]
+BATCHES = [8, 32]
+IMAGE_SIZE = (128, 128)
+IN_CHANNELS = 3
+NUM_CLASSES = 10
+
+DEVICE = os.environ.get("ALEXBENCH_BENCH_DEVICE", "cpu").lower()
+THREADS = int(os.environ.get("ALEXBENCH_BENCH_THREADS", "0") or 0) or (os.cpu_count() or 1)
+
+# Part of every class's version: changing the configuration starts a new series.
+CONFIG_TAG = f"torchvision-{IMAGE_SIZE[0]}x{IMAGE_SIZE[1]}x{IN_CHANNELS}-c{NUM_CLASSES}-f32"
+
+
+# ------------------------------------------------------------------------------ helpers
+def _require(framework: str) -> None:
+    """Raise NotImplementedError (asv: skip) unless `framework` can run at this commit."""
+    if impls is None:
+        raise NotImplementedError("the impls package is not importable at this commit")
+    if framework not in impls.names():
+        raise NotImplementedError(f"framework {framework!r} is not registered at this commit")
+    reason = impls.unavailable_reason(framework) if hasattr(impls, "unavailable_reason") else None
+    if reason:
+        if os.environ.get("ALEXBENCH_REQUIRE_ALL") == "1":  # CI: every framework must run
+            raise RuntimeError(f"ALEXBENCH_REQUIRE_ALL=1 but {reason}")
+        raise NotImplementedError(reason)
+
+
+_SETTINGS_APPLIED: set[str] = set()
+
+
+def _apply_settings(framework: str) -> None:
+    """Threads, GPU memory growth and IEEE fp32, as harness.worker sets them, once per process."""
+    if framework in _SETTINGS_APPLIED:
+        return
+    _SETTINGS_APPLIED.add(framework)
+    try:
+        from harness.worker import apply_settings
+    except Exception:  # older commits: framework defaults
+        return
+    apply_settings(framework, DEVICE, THREADS, "ieee")
+
+
+def bench_config(**changes):
+    fields = dict(num_classes=NUM_CLASSES, image_size=IMAGE_SIZE, in_channels=IN_CHANNELS, dropout=0.5)
+    fields.update(changes)
+    return impls.AlexNetConfig(**fields)
+
+
+_MODELS: dict = {}
+_BATCHES: dict = {}
+
+
+def _model(framework: str, config, seed: int = 0):
+    """The model for (framework, config), built once per process (asv re-runs setup per sample)."""
+    key = (framework, config, seed)
+    if key not in _MODELS:
+        _require(framework)
+        _apply_settings(framework)
+        try:
+            _MODELS[key] = impls.create(framework, config, device=DEVICE, seed=seed)
+        except (ImportError, _DeviceUnavailable) as error:  # FrameworkUnavailableError is an ImportError
+            raise NotImplementedError(str(error)) from error
+    return _MODELS[key]
+
+
+def _device_batch(model, batch: int, train: bool, seed: int = 0):
+    """A seeded batch, placed on the model's device once (numpy where the commit lacks
+    device_batch), after one untimed step on it: the step that compiles (XLA, tf.function)."""
+    key = (id(model), batch, train)
+    if key not in _BATCHES:
+        config = model.config
+        rng = np.random.default_rng(seed)
+        images = rng.standard_normal((batch, config.height, config.width, config.in_channels)).astype(np.float32)
+        labels = rng.integers(0, config.num_classes, size=batch) if train else None
+        if hasattr(model, "device_batch"):
+            data = (model.device_batch(images, labels),) if train else (model.device_batch(images),)
+        else:
+            data = (images, labels) if train else (images,)
+        (model.train_step if train else model.predict)(*data)
+        _synchronize(model)
+        _BATCHES[key] = data
+    return _BATCHES[key]
+
+
+def _synchronize(model) -> None:
+    sync = getattr(model, "synchronize", None)
+    if sync is not None:
+        sync()
+
+
+def max_rel(a, b) -> float:
+    """max|a - b| / max|b| (the logits metric of `alexbench parity`)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float(np.abs(a - b).max() / max(float(np.abs(b).max()), 1e-300))
+
+
+# --------------------------------------------------------------------------- benchmarks
+class TrainStep:
+    """One SGD step of bench_config() on a device-resident batch."""
+
+    params = (FRAMEWORKS, BATCHES)
+    param_names = ["framework", "batch"]
+    timeout = 600  # setup imports the framework and compiles the step (XLA for keras and jax)
+    number = 1  # one step per timed call (ms on a GPU, 0.1 s and more on CPU): no batching needed
+    version = f"train-step-1-{CONFIG_TAG}"
+
+    def setup(self, framework, batch):
+        self.model = _model(framework, bench_config())
+        self.data = _device_batch(self.model, batch, train=True)
+
+    def time_train_step(self, framework, batch):
+        self.model.train_step(*self.data)
+        _synchronize(self.model)
+
+    def peakmem_train_step(self, framework, batch):
+        for _ in range(2):
+            self.model.train_step(*self.data)
+        _synchronize(self.model)
+
+
+class Inference:
+    """One eval-mode forward pass of bench_config() on a device-resident batch."""
+
+    params = (FRAMEWORKS, BATCHES)
+    param_names = ["framework", "batch"]
+    timeout = 600
+    number = 1
+    version = f"inference-1-{CONFIG_TAG}"
+
+    def setup(self, framework, batch):
+        self.model = _model(framework, bench_config())
+        self.data = _device_batch(self.model, batch, train=False)
+
+    def time_inference(self, framework, batch):
+        self.model.predict(*self.data)
+        _synchronize(self.model)
+
+
+class DeviceMemory:
+    """Peak device memory of the framework's allocator around a training step (GPU only)."""
+
+    params = (FRAMEWORKS, BATCHES)
+    param_names = ["framework", "batch"]
+    timeout = 600
+    version = f"device-memory-1-{CONFIG_TAG}"
+
+    def setup(self, framework, batch):
+        if DEVICE != "gpu":
+            raise NotImplementedError("device memory is measured on GPUs only (ALEXBENCH_BENCH_DEVICE=gpu)")
+        try:
+            from harness import monitor
+        except Exception as error:
+            raise NotImplementedError(f"harness.monitor is not available at this commit ({error})") from error
+        self.monitor = monitor
+        self.model = _model(framework, bench_config())
+        self.data = _device_batch(self.model, batch, train=True)
+
+    def track_device_memory(self, framework, batch):
+        self.monitor.reset_device_peak(framework, DEVICE)
+        self.model.train_step(*self.data)
+        _synchronize(self.model)
+        peak, _why = self.monitor.device_peak_bytes(framework, DEVICE)
+        return float("nan") if peak is None else float(peak)
+
+    track_device_memory.unit = "bytes"
+
+
+class Parity:
+    """float32 logits of each framework against float64 torch logits (tiny config)."""
+
+    params = (FRAMEWORKS, VARIANTS)
+    param_names = ["framework", "variant"]
+    timeout = 600
+    version = "parity-1-tiny-b4-seed0"
+    batch = 4
+
+    def setup_cache(self):
+        """{variant: (weights, images, float64 reference logits)}; {} without torch."""
+        if impls is None or "torch" not in impls.names() or impls.unavailable_reason("torch"):
+            return {}
+        _apply_settings("torch")
+        cache = {}
+        for variant in VARIANTS:
+            config = _tiny_config(variant)
+            if config is None:
+                continue
+            weights = impls.init_weights(config, seed=0)
+            shape = (self.batch, config.height, config.width, config.in_channels)
+            images = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+            reference = impls.create("torch", config.replace(dtype="float64"), device="cpu", seed=0)
+            reference.set_weights({k: np.asarray(v, np.float64) for k, v in weights.items()})
+            cache[variant] = (weights, images, reference.predict(images.astype(np.float64)))
+        return cache
+
+    def setup(self, cache, framework, variant):
+        if variant not in cache:
+            raise NotImplementedError(f"no float64 torch reference for the {variant} variant at this commit")
+        self.model = _model(framework, _tiny_config(variant))
+
+    def track_parity_error(self, cache, framework, variant):
+        weights, images, reference = cache[variant]
+        self.model.set_weights(weights)
+        return max_rel(self.model.predict(images), reference)
+
+    track_parity_error.unit = "relative error"
+
+
+def _tiny_config(variant: str):
+    try:
+        return impls.tiny_config(variant)
+    except Exception:  # older commits: no tiny_config, or no such variant
+        return None
+
+
+class Accuracy:
+    """Test top-1 on Fashion-MNIST after a fixed, short, seeded training."""
+
+    params = (FRAMEWORKS,)
+    param_names = ["framework"]
+    timeout = 1200
+    version = "accuracy-1-fmnist-63px-gray-1024x1-b32-test500-seed0"
+
+    @staticmethod
+    def settings():
+        from harness.train import TrainSettings
+
+        return TrainSettings(
+            epochs=1, batch_size=32, image_size=63, train_subset=1024, test_subset=500,
+            augment=False, in_channels=1, seed=0,
+        )  # fmt: skip
+
+    def setup_cache(self):
+        """(train, test) Fashion-MNIST subsets, or None if the data (or the harness) is missing."""
+        try:
+            from harness.train import load_data
+
+            return load_data(self.settings())
+        except Exception as error:  # DataError when Fashion-MNIST is not installed
+            return str(error)
+
+    def setup(self, data, framework):
+        if isinstance(data, str):
+            raise NotImplementedError(f"Fashion-MNIST or the harness is unavailable: {data}")
+        _require(framework)
+
+    def track_accuracy(self, data, framework):
+        from harness.train import train_and_evaluate
+
+        _apply_settings(framework)
+        train, test = data
+        result = train_and_evaluate(framework, self.settings(), train, test, device=DEVICE, show_progress=False)
+        if result.diverged or not result.epochs:
+            return float("nan")
+        return float(result.epochs[-1].test_top1)
+
+    track_accuracy.unit = "fraction"

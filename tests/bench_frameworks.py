@@ -1,0 +1,107 @@
+"""pytest-benchmark: the frameworks' training and inference steps side by side.
+
+    .venv/bin/python -m pytest tests/bench_frameworks.py --benchmark-only \\
+        --benchmark-json results/benchmarks/pytest-benchmark.json --benchmark-group-by=group
+
+Not part of the normal test run: plain `pytest` collects only test_*.py and *_test.py
+(pytest's default python_files); a file named on the command line is always collected.
+
+One group per (step, batch, input size), e.g. "train batch=8 input=128x128", holding one
+row per framework, so the table compares the frameworks at equal work. Each timed call
+is one step on a batch already on the device (`model.device_batch`), followed by
+`model.synchronize()`; train_step returns the loss and predict the logits to the host,
+so the device has finished. One untimed warm-up call per (framework, step, batch) takes
+the compilation (XLA for keras and jax) out of the figures.
+
+The model: the torchvision AlexNet, RGB, 10 classes, dropout 0.5, float32, seed 0 (the
+configuration of the asv suite, benchmarks/benchmarks.py). Sizes and rounds:
+
+    ALEXBENCH_BENCH_BATCHES=8,32      batch sizes (default 8,32)
+    ALEXBENCH_BENCH_SIZES=128         square input sides (default 128; 224 is full size)
+    ALEXBENCH_BENCH_ROUNDS=5          timed calls per benchmark (default 5)
+    ALEXBENCH_BENCH_DEVICE=gpu        device (default cpu)
+    ALEXBENCH_BENCH_THREADS=N         CPU threads per framework (default: every core)
+
+A framework that is not installed is skipped (failed under ALEXBENCH_REQUIRE_ALL=1, as
+in the other tests). All frameworks share this process, one model at a time.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import impls  # noqa: E402
+
+
+def _ints(name: str, default: str) -> list[int]:
+    return [int(v) for v in os.environ.get(name, default).replace(" ", "").split(",") if v]
+
+
+BATCHES = _ints("ALEXBENCH_BENCH_BATCHES", "8,32")
+SIZES = _ints("ALEXBENCH_BENCH_SIZES", "128")
+ROUNDS = _ints("ALEXBENCH_BENCH_ROUNDS", "5")[0]
+DEVICE = os.environ.get("ALEXBENCH_BENCH_DEVICE", "cpu").lower()
+THREADS = int(os.environ.get("ALEXBENCH_BENCH_THREADS", "0") or 0) or (os.cpu_count() or 1)
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def _require(framework: str) -> None:
+    reason = impls.unavailable_reason(framework)
+    if reason:
+        if os.environ.get("ALEXBENCH_REQUIRE_ALL") == "1":
+            pytest.fail(f"ALEXBENCH_REQUIRE_ALL=1 but {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(
+    scope="module",
+    params=[(framework, size) for framework in impls.names() for size in SIZES],
+    ids=lambda p: f"{p[0]}-{p[1]}px",
+)
+def model(request):
+    """One model per (framework, input size); pytest orders the tests so that each is
+    built once and released before the next (module scope)."""
+    framework, size = request.param
+    _require(framework)
+    from harness.worker import apply_settings
+
+    apply_settings(framework, DEVICE, THREADS, "ieee")  # threads, memory growth, IEEE fp32
+    config = impls.AlexNetConfig(num_classes=10, image_size=(size, size), in_channels=3, dropout=0.5)
+    net = impls.create(framework, config, device=DEVICE, seed=0)
+    yield net
+    del net
+    gc.collect()
+
+
+@pytest.mark.parametrize("batch", BATCHES, ids=lambda b: f"b{b}")
+@pytest.mark.parametrize("step", ["train", "inference"])
+def test_step(benchmark, model, step, batch):
+    config = model.config
+    rng = np.random.default_rng(0)
+    images = rng.standard_normal((batch, config.height, config.width, config.in_channels)).astype(np.float32)
+    if step == "train":
+        data = model.device_batch(images, rng.integers(0, config.num_classes, size=batch))
+        call = model.train_step
+    else:
+        data = model.device_batch(images)
+        call = model.predict
+
+    def one_step():
+        out = call(data)
+        model.synchronize()
+        return out
+
+    benchmark.group = f"{step} batch={batch} input={config.height}x{config.width}"
+    benchmark.extra_info.update(
+        framework=model.framework, device=DEVICE, threads=THREADS, batch=batch,
+        image_size=list(config.image_size), images_per_call=batch,
+    )  # fmt: skip
+    out = benchmark.pedantic(one_step, rounds=ROUNDS, warmup_rounds=1, iterations=1)
+    assert np.all(np.isfinite(out))
