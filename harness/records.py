@@ -102,10 +102,17 @@ def write(directory: str | os.PathLike, record: Record, environment: dict) -> Pa
     return write_json_atomic(Path(directory) / f"{record.key}.json", envelope(record, environment))
 
 
+class OtherDocument(ValueError):
+    """A valid alexbench file of another schema (e.g. a detailed parity report)."""
+
+
 def read(path: str | os.PathLike) -> tuple[Record, dict]:
     """(record, environment) from one file; ValueError if it is not a valid record."""
     payload = json.loads(Path(path).read_text())
-    if not isinstance(payload, dict) or payload.get("schema") != SCHEMA:
+    schema = payload.get("schema") if isinstance(payload, dict) else None
+    if isinstance(schema, str) and schema.startswith("alexbench.") and schema != SCHEMA:
+        raise OtherDocument(f"an {schema} document, not a record")
+    if schema != SCHEMA:
         raise ValueError("not an alexbench record")
     if payload.get("version") != VERSION:
         raise ValueError(f"record version {payload.get('version')}, this alexbench reads {VERSION}")
@@ -122,6 +129,8 @@ def load_all(root: str | os.PathLike) -> list[tuple[Path, Record, dict]]:
     for path in iter_files(root):
         try:
             record, environment = read(path)
+        except OtherDocument:
+            continue  # e.g. results/parity/*.json: detailed reports that records summarize
         except (ValueError, TypeError, KeyError, OSError) as error:  # JSONDecodeError is a ValueError
             warnings.warn(f"skipping {path}: {error}", stacklevel=2)
             continue

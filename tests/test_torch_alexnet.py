@@ -1,4 +1,5 @@
-"""The torch implementation against a plain torch.nn AlexNet built here, independently."""
+"""The torch implementation against a plain torch.nn AlexNet written out independently
+(harness.parity's golden: plain_torchvision_alexnet / plain_paper_alexnet / reference)."""
 
 import numpy as np
 import pytest
@@ -7,57 +8,9 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 import impls  # noqa: E402
+from harness.parity import plain_paper_alexnet, plain_torchvision_alexnet, reference  # noqa: E402, F401  (re-exported)
 from impls.config import tiny_config  # noqa: E402
 from tests.conftest import batch, rel_err  # noqa: E402
-
-
-def plain_torchvision_alexnet(num_classes: int, in_channels: int = 3, dropout: float = 0.5) -> nn.Module:
-    """torchvision.models.AlexNet, written out (torchvision is not a dependency)."""
-
-    class AlexNet(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.features = nn.Sequential(
-                nn.Conv2d(in_channels, 64, kernel_size=11, stride=4, padding=2), nn.ReLU(inplace=True),
-                nn.MaxPool2d(kernel_size=3, stride=2),
-                nn.Conv2d(64, 192, kernel_size=5, padding=2), nn.ReLU(inplace=True),
-                nn.MaxPool2d(kernel_size=3, stride=2),
-                nn.Conv2d(192, 384, kernel_size=3, padding=1), nn.ReLU(inplace=True),
-                nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
-                nn.Conv2d(256, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
-                nn.MaxPool2d(kernel_size=3, stride=2),
-            )  # fmt: skip
-            self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
-            self.classifier = nn.Sequential(
-                nn.Dropout(p=dropout), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(inplace=True),
-                nn.Dropout(p=dropout), nn.Linear(4096, 4096), nn.ReLU(inplace=True),
-                nn.Linear(4096, num_classes),
-            )  # fmt: skip
-
-        def forward(self, x):
-            return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
-
-    return AlexNet()
-
-
-def plain_paper_alexnet(num_classes: int, dropout: float = 0.5) -> nn.Module:
-    lrn = lambda: nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)  # noqa: E731  torch divides alpha by 5
-    net = plain_torchvision_alexnet(num_classes, dropout=dropout)
-    net.features = nn.Sequential(
-        nn.Conv2d(3, 96, 11, stride=4), nn.ReLU(), lrn(), nn.MaxPool2d(3, 2),
-        nn.Conv2d(96, 256, 5, padding=2, groups=2), nn.ReLU(), lrn(), nn.MaxPool2d(3, 2),
-        nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(384, 384, 3, padding=1, groups=2), nn.ReLU(),
-        nn.Conv2d(384, 256, 3, padding=1, groups=2), nn.ReLU(), nn.MaxPool2d(3, 2),
-    )  # fmt: skip
-    return net
-
-
-def reference(config):
-    build = plain_paper_alexnet if config.variant == "paper" else plain_torchvision_alexnet
-    net = build(config.num_classes, dropout=config.dropout).double()
-    net.load_state_dict({k: torch.from_numpy(v.astype(np.float64)) for k, v in impls.init_weights(config).items()})
-    return net
 
 
 @pytest.mark.parametrize("variant", ["torchvision", "paper"])
