@@ -1655,7 +1655,9 @@ def generate(
     frame, _ = load(results)
     loaded = {Path(p).resolve() for p in frame["path"]} if len(frame) else set()
     skipped = sorted(
-        p.relative_to(results).as_posix() for p in records.iter_files(results) if p.resolve() not in loaded
+        p.relative_to(results).as_posix()
+        for p in records.iter_files(results)
+        if p.resolve() not in loaded and not _other_document(p)
     )
     report, selection = build(frame, run_id, skipped)
     written = {
@@ -1669,6 +1671,17 @@ def generate(
             write_text_atomic(readme, updated)
         written["README"] = readme
     return written
+
+
+def _other_document(path: Path) -> bool:
+    """A valid alexbench document that is not a record (a detailed parity report): not 'unreadable'."""
+    try:
+        records.read(path)
+    except records.OtherDocument:
+        return True
+    except Exception:
+        return False
+    return False
 
 
 # ----------------------------------------------------------------------------------- CLI
