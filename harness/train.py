@@ -255,8 +255,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    import impls
+
     settings = settings_from_args(args)
     model_config(settings, 10)  # validate sizes before loading any data
+    impls.implementation_class(args.framework)  # and the framework (unknown or not installed)
     train_set, test_set = load_data(settings, args.data_dir, args.dataset, args.strict_images)
     print(
         f"{args.framework} on {args.device}: {train_set.name} ({len(train_set)} train, {len(test_set)} test), "
