@@ -301,7 +301,7 @@ def test_cli_parity_names_pair_tensor_and_step_of_a_failure(tmp_path, capsys, mo
     err = capsys.readouterr().err
     assert code == 1
     assert "keras vs jax" in err and "classifier.1.weight" in err and "after step 3" in err and "tier 1 paper" in err
-    (path,) = tmp_path.glob("parity-*.json")
+    (path,) = (tmp_path / "p").glob("parity-*.json")
     record = json.loads(path.read_text())
     assert record["passed"] is False and len(record["failures"]) == 1
 
