@@ -25,9 +25,7 @@ import logging
 import math
 import os
 import platform
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -811,7 +809,9 @@ def format_table(rows: list[Check], title: str) -> str:
 
 
 def environment(frameworks) -> dict:
+    """harness.env's machine facts (git commit, CPU, OS, ...) plus every version involved."""
     import impls
+    from harness import env as env_module
 
     versions = {"python": platform.python_version(), "numpy": np.__version__}
     for name in frameworks:
@@ -825,55 +825,21 @@ def environment(frameworks) -> dict:
         versions.setdefault("torch", torch.__version__)  # the golden's torch
     except ImportError:
         pass
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, cwd=Path(__file__).parent
-        )
-        commit = done.stdout.strip() if done.returncode == 0 else ""
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            cwd=Path(__file__).parent,
-        )
-        dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        commit, dirty = "", None
-    return {
-        "versions": versions,
-        "git_commit": commit or None,
-        "git_dirty": dirty,  # tracked files changed since that commit
-        "os": f"{platform.system()} {platform.release()}",
-        "machine": platform.machine(),
-        "processor": platform.processor() or None,
-        "cpu_count": os.cpu_count(),
-    }
+    return {**env_module.machine(), "versions": versions}
 
 
 def write_record(record: dict, out_dir: str | os.PathLike) -> Path:
-    """Write `record` atomically (temp file in the same folder, then os.replace)."""
+    """Write `record` atomically as OUT/parity-<UTC time>.json (records.write_text_atomic)."""
+    from harness import records
+
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = out_dir / f"parity-{stamp}.json"
     suffix = 1
     while path.exists():
         path = out_dir / f"parity-{stamp}-{suffix}.json"
         suffix += 1
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".tmp-parity-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(record, handle, indent=1)
-            handle.write("\n")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a record is for everyone
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return records.write_text_atomic(path, json.dumps(record, indent=1) + "\n")
 
 
 def summary_metrics(rows: list[Check], framework: str) -> dict[str, float | int | None]:
@@ -899,12 +865,11 @@ def summary_metrics(rows: list[Check], framework: str) -> dict[str, float | int 
 def write_summary_records(rows: list[Check], frameworks: list[str], variants: list[str], args, detail: Path) -> Path:
     """One harness.records record per framework x variant (kind "parity"), next to the
     measurement runs (OUT/../runs/parity-<stamp>/), so `alexbench report` shows them."""
-    from harness import env as env_module
     from harness import records
 
     run_id = detail.stem  # parity-<stamp>
     run_dir = Path(args.out_dir).parent / "runs" / run_id
-    machine = {**env_module.machine(), "versions": environment(frameworks)["versions"]}
+    machine = environment(frameworks)
     for framework in frameworks:
         for variant in variants:
             subset = [r for r in rows if r.variant == variant]

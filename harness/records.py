@@ -80,21 +80,27 @@ def envelope(record: Record, environment: dict) -> dict:
     return {"schema": SCHEMA, "version": VERSION, "environment": _clean(environment), "record": _clean(asdict(record))}
 
 
-def write_json_atomic(path: Path, payload: dict) -> Path:
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write `text` to `path` through a temp file in the same folder and a rename, so a
+    reader (or an interrupted run) never sees a partial file. Every result file goes here."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=1, sort_keys=True, allow_nan=False)
-            f.write("\n")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; records are meant to be shared
+        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; results are meant to be shared
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def write_json_atomic(path: Path, payload: dict) -> Path:
+    return write_text_atomic(path, json.dumps(payload, indent=1, sort_keys=True, allow_nan=False) + "\n")
 
 
 def write(directory: str | os.PathLike, record: Record, environment: dict) -> Path:

@@ -311,7 +311,7 @@ class Runner:
                     workers.pop((f, d), None)
             self.measure_peaks(workers)
             steps = {"train": bench.train_steps, "inference": bench.inference_steps}
-            total = bench.repeats * len(workers) * bench.modes.__len__() * sum(steps.values())
+            total = bench.repeats * len(workers) * len(bench.modes) * sum(steps.values())
             bar = tqdm(total=total, desc="throughput (interleaved)", unit="step", leave=False, disable=None)
             for block in range(bench.repeats):
                 for key, worker in list(workers.items()):  # A B C A B C ...: drift hits all alike

@@ -271,7 +271,7 @@ def test_cli_parity_passes_and_writes_a_record(tmp_path, capsys, small):
     assert steps == {1, 2, 3}
     assert "torch" in record["environment"]["versions"]
     assert "tier 1" in out and "tier 2" in out and "golden" in out
-    assert not list((tmp_path / "parity").glob(".tmp-*"))  # written atomically: no temp file left
+    assert not list((tmp_path / "parity").glob(".*.tmp"))  # written atomically: no temp file left
 
 
 def test_cli_parity_names_pair_tensor_and_step_of_a_failure(tmp_path, capsys, monkeypatch):
