@@ -19,6 +19,7 @@ COMMANDS = {
     "parity": ("harness.parity", "prove the implementations compute the same function (float64 and float32)"),
     "run": ("harness.run", "the main job: train, evaluate and measure every framework x device, record it"),
     "report": ("harness.report", "write results/REPORT.md, report.html and summary.csv from the records"),
+    "overhead": ("harness.overhead", "benchmark: our implementations side by side with plain framework loops"),
 }
 
 

@@ -57,6 +57,7 @@ def main(args: argparse.Namespace) -> int:
     import platform
 
     import impls
+    from impls.modes import DEFAULT_MODE, MODES
 
     results = [probe(name) for name in impls.names()]
     if args.json:
@@ -70,4 +71,9 @@ def main(args: argparse.Namespace) -> int:
         versions = ", ".join(f"{k} {v}" for k, v in r["versions"].items() if v not in ("None", ""))
         gpus = ", ".join(r["gpus"]) or "none"
         print(f"  {r['framework']:6} {versions}; devices: cpu, GPUs: {gpus}")
+    print("execution modes (alexbench run --modes FRAMEWORK=MODE+MODE; * = default):")
+    for framework, modes in MODES.items():
+        for mode in modes.values():
+            star = "*" if DEFAULT_MODE[framework] == mode.name else " "
+            print(f"  {framework:6} {star}{mode.name:<14} {mode.description}")
     return 0

@@ -11,6 +11,11 @@ logits <= 1e-5, the loss at every step <= 1e-4, gradients <= 2e-3 as ||a-b|| / |
 the ReLU units whose sign differs from float64 counted (for a plain torch float32 reference
 trained in lockstep with the golden). --size small: both tiers on 67x67, 10 classes;
 full: logits at 224x224 / 227x227, 1000 classes (float64 and float32); both (default).
+Tier 3 (float32 execution modes: torch eager/compile, Keras graph, ...) and tier 4
+(bfloat16 modes) check every mode that is not its framework's default (tier 2 covers the
+defaults) against the same golden and trajectory: tier 3 under tier 2's bounds; tier 4
+under reduced-precision bounds: logits <= 2e-2 and gradients <= 0.35 as ||a-b|| / ||b||,
+the loss at every step <= 3e-2. --modes none skips tiers 3 and 4.
 Exit status 1 names tier, variant, pair, tensor and step of every exceeded bound; a JSON
 record goes to results/parity/parity-<UTC time>.json.
 """
@@ -79,6 +84,24 @@ TOLERANCES: dict[int, dict[str, tuple[str, float | None]]] = {
         "step_loss": ("rel", 1e-4),
         "weights": ("rel_l2", None),
     },
+}
+TOLERANCES[3] = dict(TOLERANCES[2])  # float32 execution modes: the float32 bounds
+# bfloat16 modes (8-bit mantissa, rounding ~4e-3 per operation). Measured on the small
+# config, batch 4 to 16, against float64: logits 4.5e-3 to 4.7e-3; gradients grow with depth
+# from the output, 4e-3 (last FC) to 0.19 (conv1), because every layer of the backward pass
+# rounds again; the same in torch, Keras and JAX. Bounds: ~4x logits, ~2x conv1's gradient.
+TOLERANCES[4] = {
+    "logits": ("rel_l2", 2e-2),
+    "loss": ("rel", 2e-2),
+    "grads": ("rel_l2", 0.35),
+    "step_loss": ("rel", 3e-2),
+    "weights": ("rel_l2", None),
+}
+TIER_TITLES = {
+    1: "tier 1, float64, exact",
+    2: "tier 2, float32 vs the float64 golden and pairwise",
+    3: "tier 3, float32 execution modes (not the defaults) vs the float64 golden",
+    4: "tier 4, bfloat16 execution modes vs the float64 golden",
 }
 QUANTITIES = ("logits", "loss", "grads", "step_loss", "weights")
 METRIC_HELP = {
@@ -734,6 +757,46 @@ def full_size(
     return rows
 
 
+def mode_tiers(
+    variant: str = "torchvision",
+    frameworks=None,
+    device: str = "cpu",
+    inputs: Inputs | None = None,
+    modes: dict[str, list[str]] | None = None,
+) -> tuple[list[Check], dict[str, str]]:
+    """Tiers 3 and 4: each execution mode that is not its framework's default (the default
+    runs in tier 2) in float32 against the golden, on the same weights, batches and
+    trajectory; named FRAMEWORK:MODE. `modes`: framework -> modes (default: all others).
+    Returns (checks, {FRAMEWORK:MODE: why skipped}) - a mode that cannot run this variant
+    on this device (Keras graph mode, paper variant, CPU) is skipped, not failed."""
+    import impls
+    from impls.modes import DEFAULT_MODE, mode_names, resolve
+
+    inputs = inputs or make_inputs(small_config(variant), 20, 4, 0)
+    frameworks, _ = select_frameworks(frameworks)
+    golden = inputs.ensure_references(float32=False)
+    size = size_label(inputs.config)
+    config = inputs.config.replace(dtype="float32")
+    rows, skipped = [], {}
+    for name in frameworks:
+        wanted = (modes or {}).get(name, [m for m in mode_names(name) if m != DEFAULT_MODE[name]])
+        for mode in wanted:
+            label, tier = f"{name}:{mode}", 4 if resolve(name, mode).reduced_precision else 3
+            model = None
+            try:
+                model = impls.create(name, config, device=device, optimizer=inputs.optimizer, mode=mode)
+                run = run_model(model, inputs.weights, inputs.batches, inputs.steps, label)
+                rows += compare(run, golden, tier, variant, size)
+            except ConfigError as error:  # not available for this variant/device: say why
+                skipped[label] = str(error)
+            except Exception as error:
+                rows.append(failed_run(tier, variant, size, label, error))
+            finally:
+                del model
+                gc.collect()
+    return rows, skipped
+
+
 # ------------------------------------------------------------------------- GPU precision
 def force_ieee_fp32(frameworks) -> dict[str, str]:
     """Switch TF32 off where a GPU would use it (DESIGN.md: parity is IEEE fp32)."""
@@ -852,14 +915,28 @@ def summary_metrics(rows: list[Check], framework: str) -> dict[str, float | int 
         ]  # fmt: skip
         return max(errors) if errors else None
 
-    mine = [r for r in rows if framework in (r.a, r.b)]
+    def worst_mode(tier: int, quantity: str) -> float | None:
+        errors = [r.error for r in rows if r.tier == tier and r.quantity == quantity and _owner(r.a) == framework]
+        return max(errors) if errors else None
+
+    mine = [r for r in rows if framework in (_owner(r.a), _owner(r.b))]
     return {
         "tier1_max_rel": worst(1, QUANTITIES),
         "tier2_logits_max_rel": worst(2, ("logits",)),
         "tier2_step_loss_max_rel": worst(2, ("step_loss",)),
         "tier2_grads_rel_l2": worst(2, ("grads",)),
+        "tier3_logits_max_rel": worst_mode(3, "logits"),
+        "tier3_grads_rel_l2": worst_mode(3, "grads"),
+        "tier4_logits_rel_l2": worst_mode(4, "logits"),
+        "tier4_grads_rel_l2": worst_mode(4, "grads"),
+        "tier4_step_loss_rel": worst_mode(4, "step_loss"),
         "passed": int(all(r.passed for r in mine)),
     }
+
+
+def _owner(name: str) -> str:
+    """The framework of a run name: 'torch:bf16' -> 'torch'."""
+    return name.split(":")[0]
 
 
 def write_summary_records(rows: list[Check], frameworks: list[str], variants: list[str], args, detail: Path) -> Path:
@@ -919,6 +996,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--device", choices=["cpu", "gpu"], default="cpu", help="where the frameworks run; the golden is CPU float64"
     )
     parser.add_argument(
+        "--modes", default="all",
+        help="execution modes for tiers 3/4: 'all' (every non-default mode), 'none', or e.g. 'torch=eager+bf16'",
+    )  # fmt: skip
+    parser.add_argument(
         "--out-dir", default="results/parity", help="where the JSON record goes (default results/parity)"
     )
 
@@ -946,7 +1027,9 @@ def main(args: argparse.Namespace) -> int:
     if "keras" in frameworks:  # every Keras model traces its own tf.functions: TF warns of "retracing"
         logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
+    modes = _parse_parity_modes(args.modes, frameworks)
     started = time.perf_counter()
+    mode_skips: dict[str, str] = {}
     rows: list[Check] = []
     flips: dict[str, FlipReport] = {}
     configs: dict[str, dict] = {}
@@ -966,6 +1049,14 @@ def main(args: argparse.Namespace) -> int:
             print(f"  {F32_REFERENCE} vs float64, batch 0 at the initial weights: {initial}")
             print(f"  {F32_REFERENCE} vs float64 along the trajectory: {flips[variant].describe_trajectory()}")
             rows += one + two
+            if modes != {}:
+                more, skips = mode_tiers(variant, frameworks, args.device, inputs, modes)
+                for tier in (3, 4):
+                    print(format_table([r for r in more if r.tier == tier], _title(tier, variant, inputs.config, args)))
+                for label, why in skips.items():
+                    print(f"  {label}: skipped: {why}")
+                    mode_skips[f"{variant}/{label}"] = why
+                rows += more
             del inputs
             gc.collect()
             timings[f"{variant}/small"] = round(time.perf_counter() - t0, 2)
@@ -1003,6 +1094,7 @@ def main(args: argparse.Namespace) -> int:
         },
         "environment": environment(frameworks),
         "skipped": skipped,
+        "modes_skipped": mode_skips,
         "configs": configs,
         "tolerances": {
             str(t): {q: {"metric": m, "bound": b} for q, (m, b) in qs.items()} for t, qs in TOLERANCES.items()
@@ -1026,13 +1118,26 @@ def main(args: argparse.Namespace) -> int:
         return 1
     if not frameworks:
         return 1
-    print(f"parity passed: {len(rows)} checks, tier 1 <= 1e-9, tier 2 within bounds")
+    print(f"parity passed: {len(rows)} checks, tier 1 <= 1e-9, tiers 2-4 within bounds")
     return 0
+
+
+def _parse_parity_modes(text: str, frameworks: list[str]) -> dict[str, list[str]] | None:
+    """None: every non-default mode; {}: none; else framework -> modes (others: none)."""
+    from impls.modes import parse_modes
+
+    if text == "all":
+        return None
+    if text == "none":
+        return {}
+    chosen = parse_modes(text, frameworks)
+    named = {item.split("=")[0].strip() for item in text.split(",")}
+    return {f: m for f, m in chosen.items() if f in named}
 
 
 def _title(tier: int, variant: str, config: AlexNetConfig, args) -> str:
     h, w = config.image_size
-    kind = "tier 1, float64, exact" if tier == 1 else "tier 2, float32 vs the float64 golden and pairwise"
+    kind = TIER_TITLES[tier]
     return (
         f"{kind}: {variant} {h}x{w}, {config.num_classes} classes, batch {args.batch}, {args.steps} SGD steps "
         f"(lr {args.lr}, momentum {args.momentum}, weight decay {args.weight_decay})"

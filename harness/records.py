@@ -44,6 +44,7 @@ class Record:
     run_id: str
     variant: str = "torchvision"
     precision: str = "float32"
+    mode: str | None = None  # execution mode (impls.modes); None in records older than modes
     batch_size: int | None = None
     image_size: list[int] | None = None
     dataset: str | None = None
@@ -62,7 +63,8 @@ class Record:
     @property
     def key(self) -> str:
         """Identity of the measurement within a run (used by --resume)."""
-        return f"{self.kind}-{self.framework}-{self.device}-{self.measurement}".replace("/", "_")
+        key = f"{self.kind}-{self.framework}-{self.device}-{self.measurement}"
+        return (key + (f"-{self.mode}" if self.mode else "")).replace("/", "_")
 
 
 def _clean(value):

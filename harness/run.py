@@ -35,6 +35,7 @@ from harness import env as env_module
 from harness import records, stats
 from harness.train import TrainSettings
 from impls.errors import AlexBenchError, ConfigError
+from impls.modes import DEFAULT_MODE, parse_modes, resolve
 
 PROFILES = {
     # accuracy training (TrainSettings fields) per profile
@@ -53,7 +54,7 @@ class BenchSettings:
     repeats: int = 3  # interleaved rounds
     train_steps: int = 4  # per block
     inference_steps: int = 8  # per block
-    modes: tuple[str, ...] = ("compute_only", "end_to_end")
+    pipelines: tuple[str, ...] = ("compute_only", "end_to_end")  # batch already on the device; from numpy
 
 
 @dataclass
@@ -69,6 +70,7 @@ class Plan:
     data_dir: str | None = None
     resume: bool = False
     fail: dict[str, str] = field(default_factory=dict)  # framework -> injected failure (tests)
+    modes: dict[str, list[str]] = field(default_factory=dict)  # framework -> execution modes to time
 
 
 class WorkerCrashed(RuntimeError):
@@ -78,16 +80,19 @@ class WorkerCrashed(RuntimeError):
 class WorkerProcess:
     """A harness.worker subprocess for one framework x device, spoken to in JSON lines."""
 
-    def __init__(self, framework: str, device: str, plan: Plan, log_dir: Path) -> None:
+    def __init__(
+        self, framework: str, device: str, plan: Plan, log_dir: Path, mode: str | None = None,
+        module: str = "harness.worker",
+    ) -> None:  # fmt: skip
         self.framework, self.device = framework, device
         log_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = log_dir / f"{framework}-{device}.log"
+        self.log_path = log_dir / f"{framework}-{device}{'-' + mode if mode else ''}.log"
         self._log = open(self.log_path, "a")  # noqa: SIM115  (closed in close())
         environment = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2")
         if device == "cpu":
             environment["CUDA_VISIBLE_DEVICES"] = ""  # a CPU measurement must not touch a GPU
             environment["JAX_PLATFORMS"] = "cpu"
-        command = [sys.executable, "-m", "harness.worker", framework, device, str(plan.threads), plan.precision]
+        command = [sys.executable, "-m", *module.split(), framework, device, str(plan.threads), plan.precision]
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True, bufsize=1,
             env=environment, cwd=Path(__file__).resolve().parent.parent,
@@ -166,12 +171,13 @@ class Runner:
         records.write(self.run_dir, record, self.environment(record.framework, record.device))
         self.written.append(record)
 
-    def failure(self, framework: str, device: str, measurement: str, error: str) -> None:
-        self.record(records.Record("failure", framework, device, measurement, self.plan.run_id, error=error))
-        print(f"  {framework} on {device}: {measurement} failed: {error}", file=sys.stderr)
+    def failure(self, framework: str, device: str, measurement: str, error: str, mode: str | None = None) -> None:
+        self.record(records.Record("failure", framework, device, measurement, self.plan.run_id, mode=mode, error=error))
+        where = f"{framework} ({mode})" if mode else framework
+        print(f"  {where} on {device}: {measurement} failed: {error}", file=sys.stderr)
 
-    def skip(self, kind: str, framework: str, device: str, measurement: str) -> bool:
-        return records.Record(kind, framework, device, measurement, "").key in self.done_keys
+    def skip(self, kind: str, framework: str, device: str, measurement: str, mode: str | None = None) -> bool:
+        return records.Record(kind, framework, device, measurement, "", mode=mode).key in self.done_keys
 
     # -------------------------------------------------------------- devices
     def targets(self) -> list[tuple[str, str]]:
@@ -211,7 +217,7 @@ class Runner:
             raise AlexBenchError("nothing to run: no requested framework is installed (see `alexbench info`)")
         if self.plan.train:
             for framework, device in pairs:
-                if self.skip("train", framework, device, "accuracy"):
+                if self.skip("train", framework, device, "accuracy", DEFAULT_MODE[framework]):
                     print(f"  {framework} on {device}: accuracy already recorded (--resume)")
                     continue
                 self.train(framework, device, tqdm)
@@ -219,8 +225,8 @@ class Runner:
             self.throughput(pairs, tqdm)
         return self.written
 
-    def start(self, framework: str, device: str) -> WorkerProcess:
-        worker = WorkerProcess(framework, device, self.plan, self.run_dir / "logs")
+    def start(self, framework: str, device: str, mode: str | None = None) -> WorkerProcess:
+        worker = WorkerProcess(framework, device, self.plan, self.run_dir / "logs", mode)
         self.hello[(framework, device)] = worker.call("hello")
         if self.plan.fail.get(framework) == "crash":
             worker.call("crash")
@@ -243,7 +249,7 @@ class Runner:
             out = worker.call("train", progress=progress, settings=asdict(settings), data_dir=self.plan.data_dir)
             bar.close()
         except (AlexBenchError, WorkerCrashed) as error:
-            self.failure(framework, device, "accuracy", str(error))
+            self.failure(framework, device, "accuracy", str(error), DEFAULT_MODE[framework])
             return
         finally:
             if worker is not None:
@@ -270,72 +276,81 @@ class Runner:
         self.record(
             records.Record(
                 "train", framework, device, "accuracy", self.plan.run_id, variant=settings.variant,
-                batch_size=settings.batch_size, image_size=[settings.image_size] * 2, dataset=out["dataset"],
+                mode=DEFAULT_MODE[framework], batch_size=settings.batch_size, image_size=[settings.image_size] * 2,
+                dataset=out["dataset"],
                 metrics=metrics, samples=out["epochs"], settings=asdict(settings), notes=notes, started=started,
             )
         )  # fmt: skip
 
     def throughput(self, pairs: list[tuple[str, str]], tqdm) -> None:
+        """Time every (framework, device, mode) slot, each in its own worker, in
+        interleaved blocks: slot A, B, C, then A, B, C again, so drift hits all alike."""
         import impls
 
         bench = self.plan.bench
         config = impls.AlexNetConfig(
             variant=bench.variant, num_classes=bench.num_classes, image_size=(bench.image_size, bench.image_size)
         )
-        phases = [(phase, mode) for phase in ("train", "inference") for mode in bench.modes]
+        phases = [(phase, pipe) for phase in ("train", "inference") for pipe in bench.pipelines]
+        slots = [(f, d, m) for f, d in pairs for m in self.plan.modes.get(f) or [DEFAULT_MODE[f]]]
         todo = [
-            (f, d) for f, d in pairs if not all(self.skip("throughput", f, d, f"{p}/{m}") for p, m in phases)
+            (f, d, m) for f, d, m in slots if not all(self.skip("throughput", f, d, f"{p}/{q}", m) for p, q in phases)
         ]  # fmt: skip
-        for f, d in set(pairs) - set(todo):
-            print(f"  {f} on {d}: throughput already recorded (--resume)")
-        workers: dict[tuple[str, str], WorkerProcess] = {}
-        setup: dict[tuple[str, str], dict] = {}
-        samples = {(f, d, p, m): [] for f, d in todo for p, m in phases}
+        for f, d, m in slots:
+            if (f, d, m) not in todo:
+                print(f"  {f} ({m}) on {d}: throughput already recorded (--resume)")
+        workers: dict[tuple[str, str, str], WorkerProcess] = {}
+        setup: dict[tuple[str, str, str], dict] = {}
+        samples = {(*slot, p, q): [] for slot in todo for p, q in phases}
         extra = {key: [] for key in samples}
         started = _now()
         try:
-            for f, d in todo:  # start and warm up each worker, one at a time
+            for f, d, m in todo:  # start and warm up each worker, one at a time
                 try:
-                    workers[(f, d)] = self.start(f, d)
+                    workers[(f, d, m)] = self.start(f, d, m)
                     oom_above = (
                         int(self.plan.fail[f].split(":")[1]) if self.plan.fail.get(f, "").startswith("oom") else 0
                     )
-                    setup[(f, d)] = workers[(f, d)].call(
+                    setup[(f, d, m)] = workers[(f, d, m)].call(
                         "bench_setup", config=_config_dict(config), batch_size=bench.batch_size, warmup=bench.warmup,
-                        oom_above=oom_above,
+                        oom_above=oom_above, mode=m,
                     )  # fmt: skip
-                    for note in setup[(f, d)]["notes"]:
-                        print(f"  {f} on {d}: {note}", file=sys.stderr)
+                    for note in setup[(f, d, m)]["notes"]:
+                        print(f"  {f} ({m}) on {d}: {note}", file=sys.stderr)
                 except (AlexBenchError, WorkerCrashed) as error:
-                    self.failure(f, d, "throughput", str(error))
-                    workers.pop((f, d), None)
+                    self.failure(f, d, "throughput", str(error), m)
+                    worker = workers.pop((f, d, m), None)
+                    if worker is not None:
+                        worker.close()
             self.measure_peaks(workers)
             steps = {"train": bench.train_steps, "inference": bench.inference_steps}
-            total = bench.repeats * len(workers) * len(bench.modes) * sum(steps.values())
+            total = bench.repeats * len(workers) * len(bench.pipelines) * sum(steps.values())
             bar = tqdm(total=total, desc="throughput (interleaved)", unit="step", leave=False, disable=None)
             for block in range(bench.repeats):
-                for key, worker in list(workers.items()):  # A B C A B C ...: drift hits all alike
+                for slot, worker in list(workers.items()):  # A B C A B C ...: drift hits all alike
                     try:
-                        for phase, mode in phases:
+                        for phase, pipe in phases:
                             out = worker.call(
-                                "bench_block", progress=lambda m: bar.update(1), phase=phase, mode=mode,
+                                "bench_block", progress=lambda m: bar.update(1), phase=phase, pipeline=pipe,
                                 steps=steps[phase], block=block,
                             )  # fmt: skip
-                            samples[(*key, phase, mode)].extend(out["seconds"])
-                            extra[(*key, phase, mode)].append(out)
+                            samples[(*slot, phase, pipe)].extend(out["seconds"])
+                            extra[(*slot, phase, pipe)].append(out)
                     except (AlexBenchError, WorkerCrashed) as error:
-                        self.failure(*key, "throughput", str(error))
-                        workers.pop(key).close()
+                        f, d, m = slot
+                        self.failure(f, d, "throughput", str(error), m)
+                        workers.pop(slot).close()
             bar.close()
-            for key, worker in workers.items():
+            for slot, worker in workers.items():
                 try:
                     memory = worker.call("memory")
                 except (AlexBenchError, WorkerCrashed) as error:
-                    self.failure(*key, "throughput", str(error))
+                    f, d, m = slot
+                    self.failure(f, d, "throughput", str(error), m)
                     continue
-                for phase, mode in phases:
+                for phase, pipe in phases:
                     self.record(
-                        self.throughput_record(key, phase, mode, config, samples, extra, setup[key], memory, started)
+                        self.throughput_record(slot, phase, pipe, config, samples, extra, setup[slot], memory, started)
                     )
         finally:
             for worker in workers.values():
@@ -344,7 +359,11 @@ class Runner:
     def measure_peaks(self, workers: dict) -> None:
         """The device's matmul peak (fp32, bf16), the best any framework reaches, so each
         measurement's efficiency is achieved FLOP/s over what this machine can do."""
-        for (framework, device), worker in workers.items():
+        measured = set()
+        for (framework, device, _mode), worker in workers.items():
+            if (framework, device) in measured:  # one measurement per framework and device
+                continue
+            measured.add((framework, device))
             try:
                 peaks = worker.call("peak")
             except (AlexBenchError, WorkerCrashed) as error:
@@ -355,12 +374,14 @@ class Runner:
                     self.peaks[dtype][device] = peaks[dtype]
                     self.peak_sources[f"{dtype}/{device}"] = framework
 
-    def throughput_record(self, key, phase, mode, config, samples, extra, setup, memory, started) -> records.Record:
+    def throughput_record(self, slot, phase, pipe, config, samples, extra, setup, memory, started) -> records.Record:
         import impls
 
-        framework, device = key
+        framework, device, mode = slot
+        compute_dtype = resolve(framework, mode).compute_dtype
+        peak_dtype = "bfloat16" if compute_dtype == "bfloat16" else config.dtype
         bench = self.plan.bench
-        seconds = samples[(*key, phase, mode)]
+        seconds = samples[(*slot, phase, pipe)]
         flops = impls.forward_flops(config) * (3 if phase == "train" else 1)
         batch_size = setup["batch_size"]  # smaller than asked if out-of-memory forced a retry
         rate = stats.throughput(seconds, batch_size)
@@ -379,10 +400,12 @@ class Runner:
             "warmup_seconds_total": sum(warm),
             "flops_per_image": flops,
             "achieved_gflops": (rate.get("median") or 0) * flops / 1e9 or None,
-            "peak_gflops": self.peaks.get("float32", {}).get(device),
+            "peak_gflops": self.peaks.get(peak_dtype, {}).get(device),  # of the dtype the mode computes in
             "peak_rss_bytes": memory["peak_rss_bytes"],
             "device_peak_bytes": memory["device_peak_bytes"],
         }
+        if metrics["achieved_gflops"] and metrics["peak_gflops"]:
+            metrics["efficiency"] = metrics["achieved_gflops"] / metrics["peak_gflops"]
         notes = [
             f"{len(seconds)} timed steps in {bench.repeats} interleaved blocks; warm-up of {len(warm)} step(s) "
             "(the first includes compilation) excluded",
@@ -391,7 +414,7 @@ class Runner:
         ]
         if memory["device_peak_why"]:
             notes.append(f"device peak memory: {memory['device_peak_why']}")
-        blocks = extra[(*key, phase, mode)]
+        blocks = extra[(*slot, phase, pipe)]
         nvml = [b["nvml"] for b in blocks if b.get("nvml") and b["nvml"].get("joules") is not None]
         if nvml:
             images = sum(len(b["seconds"]) for b in blocks) * batch_size
@@ -407,8 +430,8 @@ class Runner:
         if any(b.get("nonfinite_loss") for b in blocks):
             notes.append("a training loss was NaN/inf during timing (synthetic data): timings kept, loss meaningless")
         return records.Record(
-            "throughput", framework, device, f"{phase}/{mode}", self.plan.run_id, variant=config.variant,
-            precision=config.dtype, batch_size=batch_size, image_size=list(config.image_size),
+            "throughput", framework, device, f"{phase}/{pipe}", self.plan.run_id, variant=config.variant,
+            precision=peak_dtype, mode=mode, batch_size=batch_size, image_size=list(config.image_size),
             dataset="synthetic", metrics=metrics, samples=seconds, settings=asdict(bench), notes=notes,
             started=started,
         )  # fmt: skip
@@ -453,14 +476,15 @@ def summary_table(written: list[records.Record]) -> str:
     if bench:
         lines.append("")
         lines.append(
-            f"{'throughput':<16} {'measurement':<24} {'img/s':>8} {'95% CI':>17} {'GFLOP/s':>8} {'peak RSS':>9}"
+            f"{'throughput':<26} {'measurement':<24} {'img/s':>8} {'95% CI':>17} {'GFLOP/s':>8} {'peak RSS':>9}"
         )
         for r in bench:
             m = r.metrics
             ci = f"[{_num(m['images_per_s_ci95_low'], 0, 1)}, {_num(m['images_per_s_ci95_high'], 0, 1)}]"
             rss = f"{m['peak_rss_bytes'] / 2**30:.2f} GiB" if m.get("peak_rss_bytes") else "—"
             lines.append(
-                f"{r.framework + '/' + r.device:<16} {r.measurement:<24} {_num(m['images_per_s'], 8, 1)} "
+                f"{r.framework + '/' + r.device + ' ' + (r.mode or ''):<26} {r.measurement:<24} "
+                f"{_num(m['images_per_s'], 8, 1)} "
                 f"{ci:>17} {_num(m['achieved_gflops'], 8, 1)} {rss:>9}"
             )
     failures = [r for r in written if r.kind == "failure"]
@@ -490,6 +514,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=BenchSettings.batch_size, help="throughput batch size")
     parser.add_argument("--image-size", type=int, default=BenchSettings.image_size, help="throughput input size")
     parser.add_argument("--variant", default="torchvision", choices=["torchvision", "paper"])
+    parser.add_argument(
+        "--modes", default="default",
+        help="execution modes to time: 'default' (each framework's default), 'all', or e.g. "
+        "'torch=eager+compile,jax=all' (frameworks not named: default). See `alexbench info`",
+    )  # fmt: skip
     parser.add_argument("--repeats", type=int, default=BenchSettings.repeats, help="interleaved throughput rounds")
     parser.add_argument("--train-steps", type=int, default=BenchSettings.train_steps, help="training steps per block")
     parser.add_argument("--inference-steps", type=int, default=BenchSettings.inference_steps)
@@ -541,8 +570,9 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         if not (out / "runs" / run_id).is_dir():
             raise ConfigError(f"no run {run_id!r} under {out / 'runs'} to resume")
     fail = dict(item.split("=", 1) for item in args.inject_failure)
+    modes = parse_modes(args.modes, frameworks)
     return Plan(frameworks, args.devices, train, bench, out, run_id, args.threads,
-                "tf32" if args.tf32 else "ieee", args.data_dir, bool(args.resume), fail)  # fmt: skip
+                "tf32" if args.tf32 else "ieee", args.data_dir, bool(args.resume), fail, modes)  # fmt: skip
 
 
 def _latest_run(out: Path) -> str:
@@ -574,7 +604,8 @@ def main(args: argparse.Namespace) -> int:
         b = plan.bench
         print(f"  throughput: {b.variant} at {b.image_size}x{b.image_size}, batch {b.batch_size}, "
               f"{b.repeats} interleaved rounds of {b.train_steps} train + {b.inference_steps} inference steps "
-              f"per mode ({', '.join(b.modes)})")  # fmt: skip
+              f"per pipeline ({', '.join(b.pipelines)})")  # fmt: skip
+        print("  modes: " + "; ".join(f"{f} {'+'.join(m)}" for f, m in plan.modes.items()))
     runner = Runner(plan)
     try:
         written = runner.run()

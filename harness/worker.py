@@ -107,7 +107,9 @@ class Worker:
             "device_peak_why": why,
         }
 
-    def cmd_bench_setup(self, config: dict, batch_size: int, warmup: int, seed: int = 0, oom_above: int = 0) -> dict:
+    def cmd_bench_setup(
+        self, config: dict, batch_size: int, warmup: int, seed: int = 0, oom_above: int = 0, mode: str | None = None
+    ) -> dict:
         """Build the model and data, warm up; on out-of-memory, retry with half the batch
         (down to 1) and say so. `oom_above` simulates a device that fits only that many."""
         notes = []
@@ -115,7 +117,7 @@ class Worker:
             try:
                 if oom_above and batch_size > oom_above:
                     raise MemoryError(f"simulated out of memory at batch {batch_size}")
-                out = self._bench_setup(config, batch_size, warmup, seed)
+                out = self._bench_setup(config, batch_size, warmup, seed, mode)
                 break
             except Exception as error:
                 if not is_out_of_memory(error) or batch_size == 1:
@@ -128,7 +130,7 @@ class Worker:
                 batch_size //= 2
         return {**out, "batch_size": batch_size, "notes": notes}
 
-    def _bench_setup(self, config: dict, batch_size: int, warmup: int, seed: int) -> dict:
+    def _bench_setup(self, config: dict, batch_size: int, warmup: int, seed: int, mode: str | None) -> dict:
         """Build the model and data for throughput blocks; time the warm-up steps (the
         first includes compilation/tracing) separately from everything measured later."""
         import impls
@@ -136,7 +138,7 @@ class Worker:
 
         cfg = impls.AlexNetConfig(**{**config, "image_size": tuple(config["image_size"])})
         monitor.reset_device_peak(self.framework, self.device)
-        self.model = self.impl(cfg, device=self.device, seed=seed)
+        self.model = self.impl(cfg, device=self.device, seed=seed, mode=mode)
         # The pipeline's source: uint8 images at the model's size, preprocessed per step.
         source = data.synthetic(batch_size * 4, cfg.image_size, cfg.in_channels, cfg.num_classes, seed)
         preprocess = data.Preprocess(
@@ -158,7 +160,7 @@ class Worker:
         self.model.predict(images)
         return {"warmup_seconds": warm}
 
-    def cmd_bench_block(self, phase: str, mode: str, steps: int, block: int) -> dict:
+    def cmd_bench_block(self, phase: str, pipeline: str, steps: int, block: int) -> dict:
         """`steps` timed steps; the device is synchronized around each one (train_step
         returns the loss to the host, predict the logits, which waits for the device)."""
         from harness import data, monitor
@@ -173,7 +175,7 @@ class Worker:
         with sampler or _Null():
             for _ in range(steps):
                 start = time.perf_counter()
-                if mode == "end_to_end":
+                if pipeline == "end_to_end":
                     try:
                         images, labels = next(pipeline)
                     except StopIteration:

@@ -5,6 +5,9 @@ Everything crosses the boundary as numpy: images NHWC float (N, H, W, C), labels
 (see impls.weights). Subclasses implement the underscored framework hooks; the public
 methods here validate inputs once, so every framework rejects bad input the same way.
 
+Execution modes (impls.modes) change how a model computes, never what: `mode="bf16"`
+computes in bfloat16 from float32 weights, but the boundary stays float32 numpy.
+
 Compute-only timing: `device_batch(images, labels)` converts, validates and places a
 batch on the model's device once; `predict` and `train_step` accept that batch in place
 of numpy arrays, so a timed step does no host-to-device copy.
@@ -20,6 +23,7 @@ import numpy as np
 
 from impls.config import AlexNetConfig, SGDConfig
 from impls.errors import ConfigError, InputError
+from impls.modes import Mode, resolve
 from impls.weights import Weights, check_weights, init_weights
 
 
@@ -53,10 +57,13 @@ class AlexNet(ABC):
         device: str = "cpu",
         optimizer: SGDConfig | None = None,
         seed: int = 0,
+        mode: str | None = None,
     ) -> None:
         if not isinstance(config, AlexNetConfig):
             raise ConfigError(f"config must be an AlexNetConfig, got {type(config).__name__}")
         self.config = config
+        # How to compute (layout, compilation, precision): see impls.modes. None: the default.
+        self.mode: Mode = resolve(self.framework, mode, config.dtype)
         self.device = normalize_device(device)
         self.optimizer = optimizer or SGDConfig()
         self.seed = seed  # seeds dropout masks

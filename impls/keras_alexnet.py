@@ -19,9 +19,14 @@ Numerics (see DESIGN.md, "known pitfalls"):
 - the SGD rule of impls.config.SGDConfig written out with momentum tf.Variables
   (Keras's SGD `weight_decay` is decoupled and is not that rule);
 - every entry point (predict, loss_and_grads, train_step) is one tf.function, traced once
-  (batch dimension left open) and compiled with XLA (`jit_compile=True`): grouped convs
-  (paper variant) only run on TF's CPU through XLA, and their float64 gradient only there.
-  Time Keras through these functions only: eager grouped convs recompile on every call.
+  (batch dimension left open). Time Keras through these functions only: eager grouped
+  convs recompile on every call.
+
+Modes (impls.modes): "xla" compiles each tf.function with XLA (`jit_compile=True`);
+"graph" runs TensorFlow's own kernels (no XLA) and is torchvision-only on CPU, because
+grouped convs (paper variant) run on TF's CPU only through XLA, and their float64
+gradient only there; "bf16" is XLA under Keras's "mixed_bfloat16" dtype policy: float32
+variables (weights, momentum), bfloat16 compute, the loss on float32 logits.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ from impls.config import (  # noqa: E402
     final_feature_size,
     layer_specs,
 )
-from impls.errors import DeviceUnavailableError, FrameworkUnavailableError  # noqa: E402
+from impls.errors import ConfigError, DeviceUnavailableError, FrameworkUnavailableError  # noqa: E402
 from impls.weights import Weights  # noqa: E402
 
 if keras.backend.backend() != "tensorflow":
@@ -106,11 +111,12 @@ class AdaptiveAvgPool(layers.Layer):
 def build_network(config: AlexNetConfig, dtype: str, dropout_seeds: list[int]) -> keras.Model:
     """The functional Keras model, NHWC in, logits out, named with torchvision's indices.
 
-    `dtype` is the Keras dtype policy of every layer ("float32", "float64"; a mixed
-    policy such as "mixed_bfloat16" would keep float32 variables and compute in bfloat16).
+    `dtype` is the Keras dtype policy of every layer ("float32", "float64", or the mixed
+    "mixed_bfloat16": float32 variables, bfloat16 compute and bfloat16 logits).
     """
     convs, denses = layer_specs(config)
-    inputs = keras.Input(shape=(config.height, config.width, config.in_channels), dtype=dtype, name="images")
+    input_dtype = keras.DTypePolicy(dtype).variable_dtype  # images arrive in the variables' dtype
+    inputs = keras.Input(shape=(config.height, config.width, config.in_channels), dtype=input_dtype, name="images")
     x = inputs
     for spec in convs:
         index = int(spec.name.split(".")[1])
@@ -153,12 +159,6 @@ def build_network(config: AlexNetConfig, dtype: str, dropout_seeds: list[int]) -
 class KerasAlexNet(AlexNet):
     framework = "keras"
 
-    jit_compile: bool = True
-    """XLA-compile the step functions (tf.function(jit_compile=True)). Required for the paper
-    variant's grouped convs on TF's CPU (always on there), and faster for the torchvision
-    variant too on a 2-core CPU (batch-32 train step 1.36 s vs 1.57 s without XLA). Set it
-    to False on the class (or a subclass) before creating a model to time TF's own kernels."""
-
     def _build(self) -> None:
         if self.device == "gpu":
             gpus = tf.config.list_physical_devices("GPU")
@@ -176,11 +176,17 @@ class KerasAlexNet(AlexNet):
         config = self.config
         self._dtype = tf.as_dtype(config.dtype)
         convs, denses = layer_specs(config)
-        self._xla = self.jit_compile or any(c.groups > 1 for c in convs)
+        self._xla = self.mode.name != "graph"
+        if not self._xla and any(c.groups > 1 for c in convs) and self.device == "cpu":
+            raise ConfigError(
+                "keras mode 'graph' cannot run the paper variant on CPU: TensorFlow runs grouped convolutions "
+                "there only through XLA; use mode 'xla' (the default)"
+            )
+        policy = "mixed_bfloat16" if self.mode.reduced_precision else config.dtype
         dropout_seeds = [int(s) for s in np.random.SeedSequence(self.seed).generate_state(2)]
 
         with tf.device(self._tf_device):
-            self.net = build_network(config, config.dtype, dropout_seeds)
+            self.net = build_network(config, policy, dropout_seeds)
             # Parameters in canonical (state_dict) order, with their layout conversions.
             self._names: list[str] = []
             self._params: list[keras.Variable] = []
@@ -218,14 +224,14 @@ class KerasAlexNet(AlexNet):
 
         def forward_backward(x, y):
             with tf.GradientTape() as tape:
-                logits = net(x, training=True)
+                logits = tf.cast(net(x, training=True), params[0].dtype)  # the loss in float32 in every mode
                 loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
             return loss, tape.gradient(loss, params)
 
         @tf.function(input_signature=[images], jit_compile=self._xla)
         def predict(x):
             with tf.device(device):
-                return net(x, training=False)
+                return tf.cast(net(x, training=False), params[0].dtype)
 
         @tf.function(input_signature=[images, labels], jit_compile=self._xla)
         def loss_and_grads(x, y):

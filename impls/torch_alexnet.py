@@ -7,6 +7,15 @@ canonical weight format (OIHW convs, (out, in) dense, C,H,W flatten): no convers
 
 Layer order (both variants): [conv -> ReLU -> (LRN) -> (maxpool 3/2)] x 5
 -> adaptive avg pool 6x6 -> flatten (C,H,W) -> [dropout -> fc -> ReLU] x 2 -> fc.
+
+Modes (impls.modes): "eager" keeps NCHW-contiguous tensors; "channels_last" stores the
+conv weights and the input batch in channels_last (NHWC) strides, the layout oneDNN's
+CPU convolutions run natively (the NHWC numpy batch becomes a channels_last tensor with
+no copy); "compile" adds torch.compile (Inductor) of the module, forward and backward,
+with the SGD update left eager (foreach kernels: already one pass over the weights);
+"bf16" is channels_last under torch.autocast(bfloat16): weights, gradients, momentum
+and the loss stay float32. Flatten is layout-agnostic: torch.flatten of a channels_last
+map still yields (C, H, W) order, so the canonical FC1 layout holds in every mode.
 """
 
 from __future__ import annotations
@@ -83,13 +92,27 @@ class TorchAlexNet(AlexNet):
         self._dtype = _DTYPES[self.config.dtype]
         torch.manual_seed(self.seed)  # dropout masks: same seed, same masks, run after run
         self.net = _Network(self.config).to(device=self._device, dtype=self._dtype)
+        self._memory_format = torch.contiguous_format if self.mode.name == "eager" else torch.channels_last
+        self.net = self.net.to(memory_format=self._memory_format)
         self._params = [p for p in self.net.parameters()]
         self._momentum = [torch.zeros_like(p) for p in self._params]
+        # What runs the network: the module itself, or its torch.compile wrapper (same
+        # parameters; compiled lazily, on the first call of each of train/eval).
+        self._forward = torch.compile(self.net) if self.mode.name == "compile" else self.net
+        self._autocast = self.mode.reduced_precision
+
+    def _run(self, images: torch.Tensor) -> torch.Tensor:
+        """Logits, in float32/float64 whatever the mode computes in."""
+        if not self._autocast:
+            return self._forward(images)
+        with torch.autocast(device_type=self._device.type, dtype=torch.bfloat16):
+            logits = self._forward(images)
+        return logits.to(self._dtype)  # loss and outputs in float32
 
     # --------------------------------------------------------------- weights
     def _set_weights(self, weights: Weights) -> None:
         state = {k: torch.from_numpy(v) for k, v in weights.items()}
-        self.net.load_state_dict(state, strict=True)
+        self.net.load_state_dict(state, strict=True)  # copies in place: keeps each parameter's layout
         for buffer in self._momentum:
             buffer.zero_()
 
@@ -98,8 +121,10 @@ class TorchAlexNet(AlexNet):
 
     # ------------------------------------------------------------------ data
     def _to_device(self, images: np.ndarray, labels: np.ndarray | None):
-        # NHWC -> NCHW view; .contiguous() gives the standard layout the convs expect.
-        x = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous().to(self._device)
+        # NHWC -> NCHW view. That view already has channels_last strides, so for every mode
+        # but eager the batch is used as it is; eager copies it to the standard layout.
+        x = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(memory_format=self._memory_format)
+        x = x.to(self._device)
         y = None if labels is None else torch.from_numpy(labels).to(self._device)
         return x, y
 
@@ -111,13 +136,13 @@ class TorchAlexNet(AlexNet):
     def _predict(self, batch: DeviceBatch):
         self.net.eval()
         with torch.inference_mode():
-            return self.net(batch.images).cpu().numpy()
+            return self._run(batch.images).cpu().numpy()
 
     def _forward_loss(self, batch: DeviceBatch) -> torch.Tensor:
         self.net.train()
         for p in self._params:
             p.grad = None
-        logits = self.net(batch.images)
+        logits = self._run(batch.images)
         loss = nn.functional.cross_entropy(logits, batch.labels)  # mean over the batch
         loss.backward()
         return loss.detach()
@@ -125,7 +150,8 @@ class TorchAlexNet(AlexNet):
     def _loss_and_grads(self, batch: DeviceBatch):
         loss = self._forward_loss(batch)
         names = [name for name, _ in self.net.named_parameters()]
-        grads = {n: p.grad.detach().cpu().numpy().copy() for n, p in zip(names, self._params)}
+        # .contiguous(): a channels_last gradient's numpy view would be OHWI-strided.
+        grads = {n: p.grad.detach().contiguous().cpu().numpy().copy() for n, p in zip(names, self._params)}
         return loss.item(), grads
 
     def _train_step(self, batch: DeviceBatch):
