@@ -212,7 +212,8 @@ def main(args: argparse.Namespace) -> int:
     document = {
         "schema": "alexbench.overhead/1",
         "created": stamp,
-        "settings": {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool))},
+        # what was measured; not where it was written (no paths of the machine in results)
+        "settings": {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool)) and k != "out"},
         "default_modes": DEFAULT_MODE,
         "environment": env.machine(),
         "target_ratio": TARGET,

@@ -24,6 +24,7 @@ import csv
 import dataclasses
 import html
 import io
+import json
 import math
 import os
 import re
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import records, stats
+from impls.modes import DEFAULT_MODE, MODES
 
 DASH = "—"
 THROUGHPUT_MEASUREMENTS = ("train/compute_only", "train/end_to_end", "inference/compute_only", "inference/end_to_end")
@@ -50,6 +52,9 @@ ENERGY_METRICS = ("joules_per_image", "watts_mean", "gpu_util_mean", "board_memo
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
 NO_CI_TIE = "a framework without a 95% CI (too few steps) cannot be told apart from the leader: shown as a tie"
 _RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(records.Record))
+# What each framework ran before execution modes were recorded (NCHW eager torch, Keras
+# through XLA, jitted JAX): records without a mode were made that way.
+LEGACY_MODES = {"torch": "eager", "keras": "xla", "jax": "jit"}
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -68,6 +73,7 @@ class Entry:
     batch_size: int | None = None
     image_size: tuple[int, ...] | None = None
     dataset: str | None = None
+    mode: str | None = None  # execution mode; records from before modes have None
     metrics: dict[str, Any] = field(default_factory=dict)
     samples: list[Any] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
@@ -85,6 +91,11 @@ class Entry:
 
     def workload(self) -> tuple:
         return (self.variant, self.precision, self.batch_size, self.image_size)
+
+    @property
+    def exec_mode(self) -> str | None:
+        """The execution mode; for records older than modes, what their framework did then."""
+        return self.mode or LEGACY_MODES.get(self.framework)
 
 
 def _missing(value) -> bool:
@@ -132,6 +143,7 @@ def entries_from_frame(frame) -> list[Entry]:
                 batch_size=fields.get("batch_size"),
                 image_size=tuple(image_size) if image_size else None,
                 dataset=fields.get("dataset"),
+                mode=fields.get("mode"),
                 samples=list(fields.get("samples") or []),
                 settings=dict(fields.get("settings") or {}),
                 notes=[str(n) for n in fields.get("notes") or []],
@@ -243,6 +255,9 @@ class Selection:
                 or (e.kind == "failure" and _covers(e.measurement, kind, measurement))
             )
         ]
+        default = DEFAULT_MODE.get(framework)
+        in_default = [e for e in candidates if e.mode is None and e.kind == "failure" or e.exec_mode == default]
+        candidates = in_default or candidates  # the default mode's figures, else whatever mode was measured
         cell = Cell(kind, framework, device, measurement)
         if candidates:
             latest = candidates[-1]  # entries are sorted oldest first
@@ -256,6 +271,14 @@ class Selection:
             what = {"train": "accuracy (training)", "throughput": f"{measurement} throughput"}.get(kind, measurement)
             cell.absent = f"no {what} record for {framework} on {device.upper()}"
         self.cells[(kind, framework, device, measurement)] = cell
+
+    def mode_entries(self) -> dict[tuple[str, str, str, str], Entry]:
+        """(device, framework, mode, measurement) -> the latest throughput record, every mode."""
+        latest: dict[tuple[str, str, str, str], Entry] = {}
+        for e in self.entries:  # oldest first: later records replace earlier ones
+            if e.kind == "throughput" and e.exec_mode:
+                latest[(e.device, e.framework, e.exec_mode, e.measurement)] = e
+        return latest
 
     def cell(self, kind: str, framework: str, device: str, measurement: str) -> Cell:
         key = (kind, framework, device, measurement)
@@ -450,6 +473,8 @@ class Builder:
             return Value(str(entry.batch_size)) if entry.batch_size is not None else Value(DASH)
         if what == "input":
             return Value("x".join(str(i) for i in entry.image_size)) if entry.image_size else Value(DASH)
+        if what == "mode":
+            return Value(entry.exec_mode or DASH)
         raise ValueError(what)
 
     def pairs(self) -> list[tuple[str, str]]:
@@ -475,6 +500,7 @@ class Builder:
                         [
                             Value(device.upper()),
                             Value(framework),
+                            self.label(c, "mode"),
                             self.label(c, "batch"),
                             self.label(c, "input"),
                             self.figure(c, "images_per_s", _f(1)),
@@ -487,9 +513,9 @@ class Builder:
             section.tables.append(
                 Table(
                     title,
-                    ["device", "framework", "batch", "input", "images/s", "95% CI", "rank", "run"],
+                    ["device", "framework", "mode", "batch", "input", "images/s", "95% CI", "rank", "run"],
                     rows,
-                    (2, 4, 5),
+                    (3, 5, 6),
                     _slug(measurement),
                 )
             )
@@ -718,6 +744,125 @@ class Builder:
             ],
             tables=[table],
         )
+
+    def modes(self) -> Section:
+        """Every execution mode measured: compute-only images/s, efficiency against the peak
+        of the dtype the mode computes in, and speed relative to the framework's default."""
+        latest = self.s.mode_entries()
+        keys = sorted(
+            {(d, f, m) for d, f, m, _ in latest},
+            key=lambda k: (
+                device_key(k[0]),
+                k[1],
+                list(MODES.get(k[1], {})).index(k[2]) if k[2] in MODES.get(k[1], {}) else 99,
+            ),
+        )
+        rows = []
+        for device, framework, mode in keys:
+            row = [
+                Value(device.upper()),
+                Value(framework),
+                Value(mode + (" (default)" if DEFAULT_MODE.get(framework) == mode else "")),
+            ]
+            spec = MODES.get(framework, {}).get(mode)
+            row.append(Value("bfloat16" if spec and spec.reduced_precision else "float32"))
+            for phase in ("train", "inference"):
+                measurement = f"{phase}/compute_only"
+                entry = latest.get((device, framework, mode, measurement))
+                base = latest.get((device, framework, DEFAULT_MODE.get(framework), measurement))
+                cell = Cell(
+                    "throughput",
+                    framework,
+                    device,
+                    measurement,
+                    entry=entry,
+                    absent=f"{framework} {mode}: not measured",
+                )
+                row.append(self.rate_with_ci(cell))
+                peak, achieved = peak_gflops(entry), cell.metric("achieved_gflops")
+                row.append(
+                    Value(f"{100 * float(achieved) / peak:.0f}")
+                    if peak and achieved
+                    else self.dash(cell.why() if entry is None else metric_note(entry, "peak_gflops"))
+                )
+                rate, base_rate = cell.metric("images_per_s"), base.metrics.get("images_per_s") if base else None
+                row.append(Value(f"{float(rate) / float(base_rate):.2f}") if rate and base_rate else Value(DASH))
+            row.append(
+                Value(
+                    ", ".join(
+                        sorted(
+                            {e.run_id for (d, f, m, _), e in latest.items() if (d, f, m) == (device, framework, mode)}
+                        )
+                    )
+                )
+            )
+            rows.append(row)
+        table = Table(
+            "Execution modes, compute-only (images/s [95% CI]; efficiency in % of the matmul peak "
+            "of the dtype it computes in)",
+            ["device", "framework", "mode", "computes in", "train", "train eff. (%)", "train vs default",
+             "inference", "inference eff. (%)", "inference vs default", "run"],
+            rows,
+            (4, 5, 6, 7, 8, 9),
+            "modes",
+        )  # fmt: skip
+        return Section(
+            "Execution modes",
+            text=[
+                "Each framework's execution modes (impls.modes), timed in one run, interleaved. Efficiency is "
+                "achieved FLOP/s over the measured matmul peak of the dtype the mode computes in (float32, or "
+                "bfloat16 for bf16 modes); 'vs default' is the mode's images/s over the default mode's."
+            ],
+            tables=[table],
+        )
+
+    def overhead(self, document: dict | None) -> Section:
+        """The latest `alexbench overhead` document: ours against a plain framework loop."""
+        section = Section(
+            "Harness overhead",
+            text=[
+                "Our implementation, timed by the harness worker, against a plain idiomatic loop written directly in "
+                "the framework (harness/rawloops.py), side by side in interleaved rounds (`alexbench overhead`). "
+                "Ratio = raw median step time / ours: our throughput as a fraction of the raw loop's (target >= 0.97); "
+                "the range is that of the per-round ratios."
+            ],
+        )
+        if not document:
+            section.text.append("No overhead measurement in these results: run `alexbench overhead --modes all`.")
+            return section
+        settings = document.get("settings", {})
+        rows = []
+        for result in document.get("results", []):
+            if "error" in result:
+                rows.append(
+                    [
+                        Value(result["framework"]),
+                        Value(result["mode"]),
+                        Value("both"),
+                        *[self.dash(result["error"])] * 4,
+                    ]
+                )
+                continue
+            for phase, p in result["phases"].items():
+                rounds = p.get("ratio_rounds") or [p["ratio"]]
+                rows.append([
+                    Value(result["framework"]), Value(result["mode"]), Value(phase),
+                    Value(f"{p['ours_median_s'] * 1e3:.1f}"), Value(f"{p['raw_median_s'] * 1e3:.1f}"),
+                    Value(f"{p['ratio']:.3f}"), Value(f"[{min(rounds):.2f}, {max(rounds):.2f}]"),
+                    Value(str(result.get("created", ""))),
+                ])  # fmt: skip
+        size, batch = settings.get("image_size"), settings.get("batch_size")
+        where = f"{str(settings.get('device', 'cpu')).upper()}, {size}x{size}, batch {batch}"
+        section.tables.append(
+            Table(
+                f"Ours vs a plain loop ({where})",
+                ["framework", "mode", "phase", "ours (ms/step)", "raw (ms/step)", "ratio", "round range", "measured"],
+                rows,
+                (3, 4, 5, 6),
+                "overhead",
+            )
+        )
+        return section
 
     def accuracy(self) -> Section:
         rows, epochs = [], []
@@ -1304,7 +1449,9 @@ class Report:
     notes: Notes
 
 
-def build(frame, run_id: str | None = None, skipped: Sequence[str] = ()) -> tuple[Report, Selection]:
+def build(
+    frame, run_id: str | None = None, skipped: Sequence[str] = (), overhead: dict | None = None
+) -> tuple[Report, Selection]:
     from impls.errors import ConfigError
 
     entries = entries_from_frame(frame)
@@ -1332,6 +1479,8 @@ def build(frame, run_id: str | None = None, skipped: Sequence[str] = ()) -> tupl
         builder.memory(),
         builder.energy(),
         builder.efficiency(),
+        builder.modes(),
+        builder.overhead(overhead),
         builder.accuracy(),
         builder.parity(),
         builder.failures(),
@@ -1512,6 +1661,7 @@ def summary_csv(selection: Selection, builder: Builder | None = None) -> str:
         "framework",
         "device",
         "measurement",
+        "mode",
         "status",
         "run_id",
         "variant",
@@ -1530,6 +1680,13 @@ def summary_csv(selection: Selection, builder: Builder | None = None) -> str:
         key=lambda c: (kinds.get(c.kind, 3), device_key(c.device), c.framework, measurement_key(c.measurement)),
     )
     ranks = {(d, m): selection.ranks(d, m) for d in selection.devices for m in selection.throughput_measurements}
+    # Then every other execution mode's throughput (the cells above hold the default mode's).
+    shown = {id(c.entry) for c in cells if c.entry is not None}
+    extra = set()
+    for (device, framework, _mode, measurement), entry in sorted(selection.mode_entries().items()):
+        if id(entry) not in shown:
+            cells.append(Cell("throughput", framework, device, measurement, entry=entry))
+            extra.add(id(entry))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
@@ -1541,15 +1698,15 @@ def summary_csv(selection: Selection, builder: Builder | None = None) -> str:
         metrics["peak_gflops"] = peak
         achieved = metrics.get("achieved_gflops")
         metrics["efficiency"] = float(achieved) / peak if peak and achieved is not None else None
-        rank = (
-            ranks.get((c.device, c.measurement), {}).get(c.framework, ("", False))[0] if c.kind == "throughput" else ""
-        )
+        in_ranking = c.kind == "throughput" and id(c.entry) not in extra
+        rank = ranks.get((c.device, c.measurement), {}).get(c.framework, ("", False))[0] if in_ranking else ""
         note = "" if c.entry else c.why()
         row = [
             c.kind,
             c.framework,
             c.device,
             c.measurement,
+            e.exec_mode if e and c.kind == "throughput" else "",
             status,
             e.run_id if e else "",
             e.variant if c.entry else "",
@@ -1641,7 +1798,7 @@ def generate(
         for p in records.iter_files(results)
         if p.resolve() not in loaded and not _other_document(p)
     )
-    report, selection = build(frame, run_id, skipped)
+    report, selection = build(frame, run_id, skipped, latest_overhead(results))
     written = {
         "REPORT.md": write_text_atomic(out / "REPORT.md", render_markdown(report)),
         "report.html": write_text_atomic(out / "report.html", render_html(report)),
@@ -1653,6 +1810,30 @@ def generate(
             write_text_atomic(readme, updated)
         written["README"] = readme
     return written
+
+
+def latest_overhead(results: Path) -> dict | None:
+    """The `alexbench overhead` documents under results/overhead, merged: for each framework
+    and mode the newest measurement (a rerun of a few modes after a fix replaces only
+    those); the settings are the newest document's, `created` lists every one used."""
+    merged: dict[tuple[str, str], dict] = {}
+    used, settings = [], {}
+    for path in sorted((results / "overhead").glob("overhead-*.json")):  # oldest first: UTC stamps
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if document.get("schema") != "alexbench.overhead/1":
+            continue
+        for result in document.get("results", []):
+            merged[(result["framework"], result["mode"])] = {**result, "created": document.get("created")}
+        used.append(str(document.get("created")))
+        settings = document.get("settings", {})
+    if not merged:
+        return None
+    order = {(f, m): (i, j) for i, f in enumerate(MODES) for j, m in enumerate(MODES[f])}
+    results_sorted = sorted(merged.values(), key=lambda r: order.get((r["framework"], r["mode"]), (99, 99)))
+    return {"created": ", ".join(used), "settings": settings, "results": results_sorted}
 
 
 def _other_document(path: Path) -> bool:

@@ -20,6 +20,7 @@ import numpy as np
 from harness import data as data_module
 from impls.config import AlexNetConfig, SGDConfig
 from impls.errors import AlexBenchError, DataError
+from impls.modes import resolve
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class TrainSettings:
     seed: int = 0
     variant: str = "torchvision"
     in_channels: int = 3
+    mode: str | None = None  # execution mode (impls.modes); None: the framework's default
 
 
 @dataclass
@@ -146,7 +148,7 @@ def train_and_evaluate(
 
     config = model_config(settings, train_set.num_classes)
     optimizer = SGDConfig(settings.lr, settings.momentum, settings.weight_decay)
-    model = impls.create(framework, config, device=device, optimizer=optimizer, seed=settings.seed)
+    model = impls.create(framework, config, device=device, optimizer=optimizer, seed=settings.seed, mode=settings.mode)
     preprocess = data_module.Preprocess.for_dataset(train_set, config.image_size, config.in_channels)
     augment = data_module.Augment() if settings.augment else None
     result = TrainResult(framework, device, asdict(settings), train_set.name, list(train_set.notes))
@@ -245,12 +247,14 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
         seed=args.seed,
         variant=args.variant,
         in_channels=args.in_channels,
+        mode=getattr(args, "mode", None),
     )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--framework", default="torch", help="torch, keras or jax (see `alexbench info`)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
+    parser.add_argument("--mode", help="execution mode, e.g. bf16 (default: the framework's; see `alexbench info`)")
     add_settings_arguments(parser)
 
 
@@ -260,6 +264,7 @@ def main(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     model_config(settings, 10)  # validate sizes before loading any data
     impls.implementation_class(args.framework)  # and the framework (unknown or not installed)
+    resolve(args.framework, settings.mode)  # and the mode
     train_set, test_set = load_data(settings, args.data_dir, args.dataset, args.strict_images)
     print(
         f"{args.framework} on {args.device}: {train_set.name} ({len(train_set)} train, {len(test_set)} test), "

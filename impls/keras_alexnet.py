@@ -7,11 +7,12 @@ is NHWC: conv kernels are stored HWIO, dense kernels (in, out), and the 6x6x256 
 flattened in (H, W, C) order, so weights and gradients are converted to and from the
 canonical format at the boundary with impls.layout (FC1's columns permuted), never inside.
 
-Layer order (both variants): [zero pad -> conv (valid) -> ReLU -> (LRN) -> (maxpool 3/2)] x 5
+Layer order (both variants): [(zero pad) -> conv -> ReLU -> (LRN) -> (maxpool 3/2)] x 5
 -> adaptive avg pool 6x6 -> flatten (H,W,C) -> [dropout -> fc -> ReLU] x 2 -> fc.
 
 Numerics (see DESIGN.md, "known pitfalls"):
-- explicit symmetric ZeroPadding2D then a "valid" conv: TF's "SAME" pads bottom/right;
+- symmetric padding: "same" only where it is symmetric (stride 1, odd kernel), else an
+  explicit ZeroPadding2D then a "valid" conv: TF's "SAME" at stride > 1 pads bottom/right;
 - LRN written out (k=2, n=5, alpha=1e-4 not divided by n, beta=0.75): TF's LRN kernel has
   no float64 and Keras 3 has no LRN layer;
 - adaptive average pooling as two averaging matrices (impls.layout.adaptive_pool_matrix),
@@ -120,13 +121,18 @@ def build_network(config: AlexNetConfig, dtype: str, dropout_seeds: list[int]) -
     x = inputs
     for spec in convs:
         index = int(spec.name.split(".")[1])
-        if spec.padding:
+        # Stride 1, odd kernel, padding (k-1)/2: TF's "same" pads exactly that on every side, in
+        # the conv itself; anything else gets an explicit symmetric ZeroPadding2D (TF's "same"
+        # at stride 4 would pad bottom/right only). An explicit pad before every conv cost ~5%
+        # of a training step through XLA (a copy of each map, and its slice in the backward).
+        same = spec.stride == 1 and spec.kernel % 2 == 1 and spec.padding == (spec.kernel - 1) // 2
+        if spec.padding and not same:
             x = layers.ZeroPadding2D(spec.padding, name=f"{spec.name}.pad", dtype=dtype)(x)
         x = layers.Conv2D(
             spec.out_channels,
             spec.kernel,
             strides=spec.stride,
-            padding="valid",
+            padding="same" if same else "valid",
             groups=spec.groups,
             kernel_initializer="zeros",  # overwritten by set_weights: skip the random init
             name=spec.name,

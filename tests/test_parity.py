@@ -251,7 +251,18 @@ def test_cli_parity_passes_and_writes_a_record(tmp_path, capsys, small):
     small.release()  # the CLI makes its own golden: one at a time in memory
 
     # torch only: the tests above run every framework; this one checks the command and record
-    args = ["--size", "small", "--variants", "torchvision", "--steps", "3", "--frameworks", "torch"]
+    args = [
+        "--size",
+        "small",
+        "--variants",
+        "torchvision",
+        "--steps",
+        "3",
+        "--frameworks",
+        "torch",
+        "--modes",
+        "torch=bf16",
+    ]
     code = main(["parity", *args, "--out-dir", str(tmp_path / "parity")])
     out = capsys.readouterr().out
     assert code == 0, out
@@ -271,6 +282,7 @@ def test_cli_parity_passes_and_writes_a_record(tmp_path, capsys, small):
     assert steps == {1, 2, 3}
     assert "torch" in record["environment"]["versions"]
     assert "tier 1" in out and "tier 2" in out and "golden" in out
+    assert "torch:bf16 vs golden" in out and summary.iloc[0].tier4_logits_rel_l2 <= 2e-2  # tier 4: bf16 mode
     assert not list((tmp_path / "parity").glob(".*.tmp"))  # written atomically: no temp file left
 
 
@@ -297,7 +309,8 @@ def test_cli_parity_names_pair_tensor_and_step_of_a_failure(tmp_path, capsys, mo
     monkeypatch.setattr(parity, "reference_runs", lambda *args, **kwargs: ([None, None], None))
     monkeypatch.setattr(parity, "tier1", fake_tier1)
     monkeypatch.setattr(parity, "tier2", fake_tier2)
-    code = main(["parity", "--size", "small", "--variants", "paper", "--steps", "3", "--out-dir", str(tmp_path / "p")])
+    args = ["--size", "small", "--variants", "paper", "--steps", "3", "--modes", "none"]
+    code = main(["parity", *args, "--out-dir", str(tmp_path / "p")])
     err = capsys.readouterr().err
     assert code == 1
     assert "keras vs jax" in err and "classifier.1.weight" in err and "after step 3" in err and "tier 1 paper" in err

@@ -176,9 +176,26 @@ def write_records(root: Path, parity: bool = True) -> Path:
     return root
 
 
+def write_overhead(root: Path) -> None:
+    """Two `alexbench overhead` documents: the newer one replaces the older one's jax/jit."""
+    phases = lambda ours, raw: {  # noqa: E731
+        phase: {"ours_median_s": ours, "raw_median_s": raw, "ratio": raw / ours, "ratio_rounds": [raw / ours]}
+        for phase in ("train", "inference")
+    }
+    settings = {"device": "cpu", "image_size": 224, "batch_size": 32}
+    older = [{"framework": "jax", "mode": "jit", "phases": phases(2.0, 1.8)}, {"framework": "torch", "mode": "eager",
+             "error": "torch worker died"}]  # fmt: skip
+    newer = [{"framework": "jax", "mode": "jit", "phases": phases(1.0, 1.0)}]
+    for stamp, results in (("20260105T000000Z", older), ("20260106T000000Z", newer)):
+        document = {"schema": "alexbench.overhead/1", "created": stamp, "settings": settings, "results": results}
+        records.write_json_atomic(root / "overhead" / f"overhead-{stamp}.json", document)
+
+
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> Path:
-    return write_records(tmp_path_factory.mktemp("records") / "results")
+    root = write_records(tmp_path_factory.mktemp("records") / "results")
+    write_overhead(root)
+    return root
 
 
 @pytest.fixture(scope="module")
@@ -233,6 +250,8 @@ TABLES = [
     "Peak memory (GiB)",
     "Energy (NVML)",
     "Achieved FLOP/s against the measured peak",
+    "Execution modes, compute-only (images/s [95% CI]; efficiency in % of the matmul peak of the dtype it computes in)",
+    "Ours vs a plain loop (CPU, 224x224, batch 32)",
     "Top-1 and top-5 on the test split (%)",
     "Accuracy per epoch",
     "Parity error against float64",
@@ -259,7 +278,18 @@ def test_every_table_and_plot_is_present(generated):
         assert f"<title>{title}</title>" in page, title
     assert page.count("<svg") == 5
     # values from the records, in the right place
-    assert row(table(markdown, "Training, compute only (images/s)"), "GPU", "torch")[4:6] == [
+    overhead = table(markdown, "Ours vs a plain loop (CPU, 224x224, batch 32)")
+    assert row(overhead, "torch", "eager")[3].startswith("—")  # a failed measurement, with its note
+    assert row(overhead, "jax", "jit", "train")[3:8] == [
+        "1000.0",
+        "1000.0",
+        "1.000",
+        "[1.00, 1.00]",
+        "20260106T000000Z",
+    ]
+    modes = table(markdown, TABLES[9])
+    assert row(modes, "GPU", "torch")[2:3] == ["eager"]  # records without a mode: what torch ran then
+    assert row(table(markdown, "Training, compute only (images/s)"), "GPU", "torch")[5:7] == [
         "2000.0",
         "[1950.0, 2050.0]",
     ]
@@ -299,8 +329,8 @@ def test_missing_figures_are_dashes_with_notes_never_zero(generated):
     assert NO_NVML in why(markdown, row(energy, "GPU", "jax", "inference/compute_only")[3])
     assert any("NVML" in n and "GPUs only" in n for n in why(markdown, row(energy, "CPU", "torch", "all")[3]))
     failed = row(table(markdown, "Training, compute only (images/s)"), "GPU", "keras")
-    assert any(OOM in n and "failed in run" in n for n in why(markdown, failed[4]))
-    assert failed[6] == report.DASH  # no rank for a failed run
+    assert any(OOM in n and "failed in run" in n for n in why(markdown, failed[5]))
+    assert failed[7] == report.DASH  # no rank for a failed run
     memory = row(table(markdown, "Peak memory (GiB)"), "GPU", "jax")
     assert any("peak_bytes_in_use" in n for n in why(markdown, memory[3]))
     assert memory[2] == "3.00"
@@ -320,20 +350,20 @@ def test_ties_within_noise_are_shown_as_ties(generated):
     markdown = (generated / "REPORT.md").read_text()
     for title in ("Training, compute only (images/s)", "Inference, end to end (images/s)"):
         rows = table(markdown, title)
-        assert row(rows, "CPU", "torch")[6] == "1, tie (within noise)"  # 101 [96, 106]
-        assert row(rows, "CPU", "jax")[6] == "1, tie (within noise)"  # 98 [93, 103] overlaps
-        assert row(rows, "CPU", "keras")[6] == "3"  # 50 [48, 52] does not
-        assert row(rows, "GPU", "torch")[6] == "1" and row(rows, "GPU", "jax")[6] == "2"
+        assert row(rows, "CPU", "torch")[7] == "1, tie (within noise)"  # 101 [96, 106]
+        assert row(rows, "CPU", "jax")[7] == "1, tie (within noise)"  # 98 [93, 103] overlaps
+        assert row(rows, "CPU", "keras")[7] == "3"  # 50 [48, 52] does not
+        assert row(rows, "GPU", "torch")[7] == "1" and row(rows, "GPU", "jax")[7] == "2"
     page = (generated / "report.html").read_text()
     assert "1, tie (within noise)" in page
 
 
 def test_latest_run_by_default_and_run_option(results, generated, tmp_path, capsys):
     latest = row(table((generated / "REPORT.md").read_text(), "Training, end to end (images/s)"), "CPU", "torch")
-    assert latest[4] == "101.0" and latest[7] == RUN2
+    assert latest[5] == "101.0" and latest[8] == RUN2
     assert main(["report", "--results", str(results), "--out", str(tmp_path), "--run", RUN1]) == 0
     markdown = (tmp_path / "REPORT.md").read_text()
-    assert row(table(markdown, "Training, end to end (images/s)"), "CPU", "torch")[4] == "100.0"
+    assert row(table(markdown, "Training, end to end (images/s)"), "CPU", "torch")[5] == "100.0"
     assert f"| {RUN2} |" not in markdown and f"run(s) {RUN1} (--run {RUN1})" in markdown
     assert main(["report", "--results", str(results), "--out", str(tmp_path), "--run", "nope"]) == 2
     err = capsys.readouterr().err
