@@ -9,6 +9,7 @@ import pytest
 import impls
 from harness import records
 from harness.cli import main
+from impls.modes import DEFAULT_MODE
 from tests.test_data import write_idx
 
 TINY_RUN = [
@@ -93,10 +94,11 @@ def test_resume_skips_what_is_recorded(tmp_path, mini_fashion, capsys):
     args = [*TINY_RUN, "--skip-throughput", "--frameworks", "torch", "--out", str(tmp_path), "--run-id", "r",
             "--data-dir", str(mini_fashion)]  # fmt: skip
     assert main(args) == 0
-    before = (tmp_path / "runs" / "r" / "train-torch-cpu-accuracy.json").read_bytes()
+    record = tmp_path / "runs" / "r" / f"train-torch-cpu-accuracy-{DEFAULT_MODE['torch']}.json"  # key names the mode
+    before = record.read_bytes()
     assert main([*args, "--resume"]) == 0
     assert "already recorded (--resume)" in capsys.readouterr().out
-    assert (tmp_path / "runs" / "r" / "train-torch-cpu-accuracy.json").read_bytes() == before
+    assert record.read_bytes() == before
 
 
 def test_gpu_requested_without_gpu_is_a_clear_failure_record(tmp_path, mini_fashion):
