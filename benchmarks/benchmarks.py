@@ -21,7 +21,7 @@ What is measured
 - `TrainStep.peakmem_train_step(framework, batch)`: peak host RSS of a fresh benchmark
   process that imported the framework, built the model, compiled and ran training steps.
 - `DeviceMemory.track_device_memory(framework, batch)` [bytes]: the framework allocator's
-  peak device memory around a training step (harness.monitor: torch
+  peak device memory around a training step (harness.backends: torch
   max_memory_allocated, TF get_memory_info peak, JAX peak_bytes_in_use, which has no
   reset and covers the whole process). GPUs only: on CPU it is skipped (n/a) rather
   than reported as a number, because host memory is what peakmem_train_step measures.
@@ -32,7 +32,7 @@ What is measured
   canonical weights (seed 0) and one seeded batch of 4. Both variants. About 1e-6 on CPU
   and GPU (IEEE float32); `alexbench parity` bounds it at 1e-5.
 - `Accuracy.track_accuracy(framework)` [fraction]: test top-1 after a fixed short training
-  on real Fashion-MNIST (harness.train.train_and_evaluate: 63x63 grayscale, 1,024
+  on real Fashion-MNIST (harness.training.train_and_evaluate: 63x63 grayscale, 1,024
   stratified training images, 1 epoch, batch 32, SGD lr 0.01 / momentum 0.9 / weight
   decay 5e-4, no augmentation, seed 0; 500 test images). A regression guard on training,
   not a measure of AlexNet's accuracy. Skipped when Fashion-MNIST is not installed.
@@ -49,7 +49,7 @@ whole suite takes about 5 minutes on two cores (Accuracy is half of it).
     ALEXBENCH_BENCH_THREADS=N      CPU threads per framework (default: every core)
 
 Threads, GPU memory growth and IEEE float32 (no TF32) are set the way throughput runs
-set them (harness.worker.apply_settings), before the framework is imported.
+set them (harness.measure.plan.apply_settings), before the framework is imported.
 
 Writing benchmarks here
 -----------------------
@@ -117,14 +117,17 @@ _SETTINGS_APPLIED: set[str] = set()
 
 
 def _apply_settings(framework: str) -> None:
-    """Threads, GPU memory growth and IEEE fp32, as harness.worker sets them, once per process."""
+    """Threads, GPU memory growth and IEEE fp32, as throughput runs set them, once per process."""
     if framework in _SETTINGS_APPLIED:
         return
     _SETTINGS_APPLIED.add(framework)
     try:
-        from harness.worker import apply_settings
-    except Exception:  # older commits: framework defaults
-        return
+        from harness.measure.plan import apply_settings
+    except Exception:
+        try:  # commits before harness.measure
+            from harness.worker import apply_settings
+        except Exception:  # older commits: framework defaults
+            return
     apply_settings(framework, DEVICE, THREADS, "ieee")
 
 
@@ -174,12 +177,6 @@ def _synchronize(model) -> None:
     sync = getattr(model, "synchronize", None)
     if sync is not None:
         sync()
-
-
-def max_rel(a, b) -> float:
-    """max|a - b| / max|b| (the logits metric of `alexbench parity`)."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return float(np.abs(a - b).max() / max(float(np.abs(b).max()), 1e-300))
 
 
 # --------------------------------------------------------------------------- benchmarks
@@ -236,18 +233,19 @@ class DeviceMemory:
         if DEVICE != "gpu":
             raise NotImplementedError("device memory is measured on GPUs only (ALEXBENCH_BENCH_DEVICE=gpu)")
         try:
-            from harness import monitor
+            from harness import backends
+
+            self.backend = backends.get(framework)
         except Exception as error:
-            raise NotImplementedError(f"harness.monitor is not available at this commit ({error})") from error
-        self.monitor = monitor
+            raise NotImplementedError(f"harness.backends is not available at this commit ({error})") from error
         self.model = _model(framework, bench_config())
         self.data = _device_batch(self.model, batch, train=True)
 
     def track_device_memory(self, framework, batch):
-        self.monitor.reset_device_peak(framework, DEVICE)
+        self.backend.reset_device_peak(DEVICE)
         self.model.train_step(*self.data)
         _synchronize(self.model)
-        peak, _why = self.monitor.device_peak_bytes(framework, DEVICE)
+        peak, _why = self.backend.device_peak_bytes(DEVICE)
         return float("nan") if peak is None else float(peak)
 
     track_device_memory.unit = "bytes"
@@ -265,6 +263,10 @@ class Parity:
     def setup_cache(self):
         """{variant: (weights, images, float64 reference logits)}; {} without torch."""
         if impls is None or "torch" not in impls.names() or impls.unavailable_reason("torch"):
+            return {}
+        try:
+            from harness.parity import max_rel  # noqa: F401  (the metric: commits without it skip)
+        except ImportError:
             return {}
         _apply_settings("torch")
         cache = {}
@@ -286,11 +288,22 @@ class Parity:
         self.model = _model(framework, _tiny_config(variant))
 
     def track_parity_error(self, cache, framework, variant):
+        from harness.parity import max_rel
+
         weights, images, reference = cache[variant]
         self.model.set_weights(weights)
         return max_rel(self.model.predict(images), reference)
 
     track_parity_error.unit = "relative error"
+
+
+def _training():
+    """harness.training (harness.train in commits before it was split from the command)."""
+    try:
+        from harness import training
+    except ImportError:
+        from harness import train as training
+    return training
 
 
 def _tiny_config(variant: str):
@@ -310,9 +323,7 @@ class Accuracy:
 
     @staticmethod
     def settings():
-        from harness.train import TrainSettings
-
-        return TrainSettings(
+        return _training().TrainSettings(
             epochs=1, batch_size=32, image_size=63, train_subset=1024, test_subset=500,
             augment=False, in_channels=1, seed=0,
         )  # fmt: skip
@@ -320,9 +331,7 @@ class Accuracy:
     def setup_cache(self):
         """(train, test) Fashion-MNIST subsets, or None if the data (or the harness) is missing."""
         try:
-            from harness.train import load_data
-
-            return load_data(self.settings())
+            return _training().load_data(self.settings())
         except Exception as error:  # DataError when Fashion-MNIST is not installed
             return str(error)
 
@@ -332,8 +341,7 @@ class Accuracy:
         _require(framework)
 
     def track_accuracy(self, data, framework):
-        from harness.train import train_and_evaluate
-
+        train_and_evaluate = _training().train_and_evaluate
         _apply_settings(framework)
         train, test = data
         result = train_and_evaluate(framework, self.settings(), train, test, device=DEVICE, show_progress=False)

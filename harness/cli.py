@@ -14,12 +14,12 @@ import sys
 
 # subcommand -> (module, one-line help)
 COMMANDS = {
-    "info": ("harness.info", "frameworks available here, their versions, and devices found"),
-    "train": ("harness.train", "train one framework on a dataset and evaluate top-1/top-5"),
-    "parity": ("harness.parity", "prove the implementations compute the same function (float64 and float32)"),
-    "run": ("harness.run", "the main job: train, evaluate and measure every framework x device, record it"),
-    "report": ("harness.report", "write results/REPORT.md, report.html and summary.csv from the records"),
-    "overhead": ("harness.overhead", "benchmark: our implementations side by side with plain framework loops"),
+    "info": ("harness.commands.info", "frameworks available here, their versions, and devices found"),
+    "train": ("harness.commands.train", "train one framework on a dataset and evaluate top-1/top-5"),
+    "parity": ("harness.commands.parity", "prove the implementations compute the same function (float64 and float32)"),
+    "run": ("harness.commands.run", "the main job: train, evaluate and measure every framework x device, record it"),
+    "report": ("harness.commands.report", "write results/REPORT.md, report.html and summary.csv from the records"),
+    "overhead": ("harness.commands.overhead", "benchmark: our implementations side by side with plain framework loops"),
 }
 
 

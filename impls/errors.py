@@ -31,3 +31,8 @@ class DeviceUnavailableError(AlexBenchError, RuntimeError):
 
 class DataError(AlexBenchError, ValueError):
     """A dataset that is missing, empty or malformed."""
+
+
+class ResultsWriteError(AlexBenchError):
+    """A result file could not be written (a full disk, a read-only folder): the run stops,
+    every file written before stays intact."""

@@ -1,54 +1,27 @@
-"""AlexNet in plain JAX: the third of three mirror-like implementations.
+"""AlexNet in plain JAX (jax.lax / jax.numpy, no Flax): the third of three mirror-like
+implementations (torch_alexnet.py, keras_alexnet.py, jax_alexnet.py share one skeleton).
 
 References: Krizhevsky et al. 2012 ("paper" variant); torchvision.models.AlexNet
-("torchvision" variant). Layers are built from impls.config.layer_specs, and the
-parameters are a flat dict keyed by the canonical names (`features.N.weight`,
-`classifier.N.bias`, ...) holding JAX layouts: HWIO conv kernels, dense weights in the
-canonical (out, in) layout, and FC1's columns permuted to the (H, W, C) flatten of an
-NHWC map. Every conversion to and from the canonical format goes through impls.layout.
-Dense layers contract x's features with the weight's axis 1 (x @ W^T, no transpose
-materialized): with (in, out) kernels XLA's CPU matmul ran FC1's forward at 17 GFLOP/s,
-with (out, in) about 2.2x faster; whole-model inference, batch 32 at 224x224 on a 2-core
-CPU, went from 79-80 to 87-89 images/s (3 interleaved runs each), training unchanged.
+("torchvision" variant). Layers come from impls.config.layer_specs; the parameters are a
+flat dict keyed by the canonical names holding JAX layouts (impls.layout.NHWCLayout: HWIO
+convs, FC1's columns in (H, W, C) order, dense kernels kept (out, in)).
 
 Layer order (both variants): [conv -> ReLU -> (LRN) -> (maxpool 3/2)] x 5
 -> adaptive avg pool 6x6 -> flatten (H,W,C) -> [dropout -> fc -> ReLU] x 2 -> fc.
 
-Why plain JAX (jax.lax / jax.numpy) and no Flax: the parameters are an explicit dict
-keyed by the canonical names, so set/get_weights and gradients are a per-name layout
-conversion and nothing else; the update rule (impls.config.SGDConfig) is written out
-with jax.tree_util.tree_map, the same three lines as torch's; and there is no module
-system between us and XLA, so what is benchmarked is the jitted function below.
-The library helpers were left out on purpose too: optax's equivalent of the update
-is `chain(add_decayed_weights(wd), sgd(lr, momentum))`, and its cross-entropy returns
-per-example values (the mean here is taken explicitly).
+Pitfalls (docs/DESIGN.md has the measurements behind them):
+- explicit symmetric padding, never "SAME"; LRN written out with `lax.reduce_window`
+  (alpha not divided by n); adaptive pooling as two averaging matrices, skipped at 6x6;
+- ReLU is `jax.nn.relu` (derivative 0 at 0, as torch; `jnp.maximum`'s is 0.5);
+- float64 needs `jax_enable_x64`, a PROCESS-GLOBAL switch set when a float64 model is
+  created; every array here has an explicit dtype, so float32 models are unaffected;
+- on GPUs JAX uses TF32 for float32 by default: the harness sets the matmul precision;
+- dropout masks come from `fold_in(key(seed), step)`, a counter of train-mode passes:
+  reproducible run after run, but they cannot match torch's masks.
 
-Numerics:
-- Padding is explicit and symmetric ([(p, p), (p, p)]); never "SAME".
-- LRN (paper, after the ReLU of conv1 and conv2): b = a / (k + alpha * S) ** beta with S
-  the sum of a^2 over a centred 5-channel window, zero padded, alpha NOT divided by n
-  (a `lax.reduce_window` add over the channel axis). Equals torch
-  `LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2)`.
-- Adaptive average pooling to 6x6 is two averaging matrices (impls.layout), exactly
-  torch's bins for any input size; skipped when the map is already 6x6.
-- ReLU is `jax.nn.relu`, whose derivative at 0 is 0 as in torch (the derivative of
-  `jnp.maximum(x, 0)` at 0 is 0.5).
-- float64 needs `jax_enable_x64`. It is enabled when a float64 model is created and
-  that switch is PROCESS-GLOBAL (every later JAX computation in the process may use
-  64-bit types). Every array here is created with an explicit dtype, so float32
-  models compute in float32 with or without it.
-- Modes (impls.modes): "jit" is the whole step under jax.jit, parameters and momentum
-  donated (updated in place, no second copy of the 61M weights per step); "bf16" is
-  the same step with the parameters and images cast to bfloat16 inside the jitted
-  function: the update, momentum and the loss (on float32 logits) stay float32, and
-  gradients reach the float32 weights through the casts.
-- Matmul/conv precision is JAX's default. On CPU that is IEEE fp32; on GPUs since
-  Ampere JAX uses TF32 for fp32 by default, so parity runs set
-  `jax.config.update("jax_default_matmul_precision", "highest")` (the harness does
-  this) and throughput runs record which precision they used.
-- Dropout masks come from `jax.random.fold_in(jax.random.key(seed), step)`, step being
-  a counter of train-mode passes (loss_and_grads and train_step): the same calls give
-  the same masks run after run. They cannot match torch's masks.
+Modes (impls.modes): "jit" is the whole step under jax.jit, parameters and momentum
+donated (updated in place); "bf16" casts parameters and images to bfloat16 inside the
+step, with the update, momentum and the loss (on float32 logits) in float32.
 """
 
 from __future__ import annotations
@@ -70,55 +43,20 @@ from impls.config import (
     POOLED_SIZE,
     AlexNetConfig,
     ConvSpec,
+    SGDConfig,
     final_feature_size,
     layer_specs,
 )
 from impls.errors import DeviceUnavailableError
-from impls.layout import (
-    adaptive_pool_matrix,
-    fc1_chw_to_hwc,
-    fc1_hwc_to_chw,
-    hwio_to_oihw,
-    oihw_to_hwio,
-)
+from impls.layout import NHWCLayout, adaptive_pool_matrix
 from impls.weights import Weights, weight_shapes
 
 _DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
-_FC1 = "classifier.1.weight"  # the dense kernel whose input is the flattened feature map
 
 Params = dict[str, jax.Array]
 
 
-# ------------------------------------------------------------------ layout conversion
-def to_jax_layout(weights: Weights, convs: list[ConvSpec]) -> Weights:
-    """Canonical (OIHW, (out, in), FC1 in C,H,W order) -> HWIO, (out, in), FC1 in H,W,C."""
-    conv_names = {f"{spec.name}.weight" for spec in convs}
-    out: Weights = {}
-    for name, value in weights.items():
-        if name in conv_names:
-            out[name] = oihw_to_hwio(value)
-        elif name == _FC1:
-            out[name] = fc1_chw_to_hwc(value)
-        else:  # biases and the other dense weights: the same in both layouts
-            out[name] = np.ascontiguousarray(value)
-    return out
-
-
-def to_canonical_layout(arrays: Weights, convs: list[ConvSpec]) -> Weights:
-    """The inverse of `to_jax_layout` (for weights and for gradients)."""
-    conv_names = {f"{spec.name}.weight" for spec in convs}
-    out: Weights = {}
-    for name, value in arrays.items():
-        if name in conv_names:
-            out[name] = hwio_to_oihw(value)
-        elif name == _FC1:
-            out[name] = fc1_hwc_to_chw(value)
-        else:
-            out[name] = np.array(value, copy=True)
-    return out
-
-
-# ---------------------------------------------------------------------------- layers
+# -------------------------------------------------------------------------- network
 def _conv(x: jax.Array, params: Params, spec: ConvSpec) -> jax.Array:
     y = lax.conv_general_dilated(
         x,
@@ -168,8 +106,9 @@ def _dropout(x: jax.Array, rate: float, key: jax.Array) -> jax.Array:
     return jnp.where(keep, x / (1.0 - rate), jnp.zeros((), dtype=x.dtype))
 
 
-def make_forward(config: AlexNetConfig, compute_dtype: Any = None) -> Callable[..., jax.Array]:
-    """forward(params, images NHWC, dropout_key or None) -> logits; None means eval mode.
+def build_network(config: AlexNetConfig, compute_dtype: Any = None) -> Callable[..., jax.Array]:
+    """The network as a function: forward(params, images NHWC, dropout_key or None) -> logits;
+    a dropout_key of None means eval mode.
 
     compute_dtype (e.g. jnp.bfloat16): cast parameters and images to it on entry and
     return logits in the config's dtype; None computes in the config's dtype.
@@ -220,6 +159,16 @@ def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
     return -jnp.mean(picked)
 
 
+def sgd_update(params: Params, momentum: Params, grads: Params, opt: SGDConfig) -> tuple[Params, Params]:
+    """The update rule of impls.config.SGDConfig, written out (functional: new params and momentum)."""
+    lr, mu, wd = float(opt.lr), float(opt.momentum), float(opt.weight_decay)
+    tree_map = jax.tree_util.tree_map
+    grads = tree_map(lambda g, w: g + wd * w, grads, params)  # g = grad + wd * w
+    momentum = tree_map(lambda v, g: mu * v + g, momentum, grads)  # v = mu * v + g
+    params = tree_map(lambda w, v: w - lr * v, params, momentum)  # w = w - lr * v
+    return params, momentum
+
+
 # ---------------------------------------------------------------------------- model
 class JaxAlexNet(AlexNet):
     framework = "jax"
@@ -231,13 +180,11 @@ class JaxAlexNet(AlexNet):
             jax.config.update("jax_enable_x64", True)
         self._device = self._find_device()
         self._dtype = _DTYPES[self.config.dtype]
-        self._convs, _ = layer_specs(self.config)
+        self._layout = NHWCLayout(self.config, dense_in_out=False)
         self._step = 0  # train-mode passes so far: folds into the dropout key
 
-        forward = make_forward(self.config, jnp.bfloat16 if self.mode.reduced_precision else None)
-        seed = int(self.seed)
-        opt = self.optimizer
-        lr, mu, wd = float(opt.lr), float(opt.momentum), float(opt.weight_decay)
+        forward = build_network(self.config, jnp.bfloat16 if self.mode.reduced_precision else None)
+        seed, opt = int(self.seed), self.optimizer
 
         def loss_fn(params: Params, images: jax.Array, labels: jax.Array, step: jax.Array) -> jax.Array:
             key = jax.random.fold_in(jax.random.key(seed), step)
@@ -248,10 +195,7 @@ class JaxAlexNet(AlexNet):
 
         def train_step(params: Params, momentum: Params, images, labels, step):
             loss, grads = jax.value_and_grad(loss_fn)(params, images, labels, step)
-            tree_map = jax.tree_util.tree_map
-            grads = tree_map(lambda g, w: g + wd * w, grads, params)  # g = grad + wd * w
-            momentum = tree_map(lambda v, g: mu * v + g, momentum, grads)  # v = mu * v + g
-            params = tree_map(lambda w, v: w - lr * v, params, momentum)  # w = w - lr * v
+            params, momentum = sgd_update(params, momentum, grads, opt)
             return params, momentum, loss
 
         self._predict_fn = jax.jit(predict)
@@ -276,19 +220,18 @@ class JaxAlexNet(AlexNet):
 
     # --------------------------------------------------------------- weights
     def _set_weights(self, weights: Weights) -> None:
-        # Canonical (state_dict) order, whatever order the caller's dict has.
-        arrays = to_jax_layout({name: weights[name] for name in weight_shapes(self.config)}, self._convs)
-        self._params = {k: jax.device_put(v.astype(self._dtype, copy=False), self._device) for k, v in arrays.items()}
-        self._momentum = {k: jnp.zeros(v.shape, dtype=self._dtype, device=self._device) for k, v in arrays.items()}
+        self._params, self._momentum = {}, {}
+        for name in weight_shapes(self.config):  # canonical (state_dict) order, whatever the caller's
+            value = self._layout.to_native(name, weights[name]).astype(self._dtype, copy=False)
+            self._params[name] = jax.device_put(value, self._device)
+            self._momentum[name] = jnp.zeros(value.shape, dtype=self._dtype, device=self._device)
 
     def _get_weights(self) -> Weights:
         return self._canonical(self._params)
 
     def _canonical(self, tree: Params) -> Weights:
-        # JAX pytrees sort dict keys: rebuild torchvision's state_dict order.
-        host = jax.device_get(tree)
-        host = {name: np.array(host[name], copy=True) for name in weight_shapes(self.config)}
-        return to_canonical_layout(host, self._convs)
+        host = jax.device_get(tree)  # JAX pytrees sort dict keys: rebuild the state_dict order
+        return {name: self._layout.to_canonical(name, np.asarray(host[name])) for name in weight_shapes(self.config)}
 
     # ------------------------------------------------------------------ data
     def _to_device(self, images: np.ndarray, labels: np.ndarray | None):

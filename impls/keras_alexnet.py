@@ -1,33 +1,29 @@
-"""AlexNet in Keras 3 on the TensorFlow backend: the second of three mirror-like implementations.
+"""AlexNet in Keras 3 on the TensorFlow backend: the second of three mirror-like
+implementations (torch_alexnet.py, keras_alexnet.py, jax_alexnet.py share one skeleton).
 
 References: Krizhevsky et al. 2012 ("paper" variant); torchvision.models.AlexNet
-("torchvision" variant). Layers are built from impls.config.layer_specs and named with
-torchvision's `features.N` / `classifier.N` indices, as in impls/torch_alexnet.py. Keras
-is NHWC: conv kernels are stored HWIO, dense kernels (in, out), and the 6x6x256 map is
-flattened in (H, W, C) order, so weights and gradients are converted to and from the
-canonical format at the boundary with impls.layout (FC1's columns permuted), never inside.
+("torchvision" variant). Layers come from impls.config.layer_specs, named with
+torchvision's `features.N` / `classifier.N` indices. Keras is NHWC: weights and gradients
+are converted to and from the canonical format at the boundary (impls.layout.NHWCLayout:
+HWIO convs, (in, out) dense kernels, FC1's columns in (H, W, C) order), never inside.
 
 Layer order (both variants): [(zero pad) -> conv -> ReLU -> (LRN) -> (maxpool 3/2)] x 5
 -> adaptive avg pool 6x6 -> flatten (H,W,C) -> [dropout -> fc -> ReLU] x 2 -> fc.
 
-Numerics (see DESIGN.md, "known pitfalls"):
+Pitfalls (docs/DESIGN.md has the measurements behind them):
 - symmetric padding: "same" only where it is symmetric (stride 1, odd kernel), else an
-  explicit ZeroPadding2D then a "valid" conv: TF's "SAME" at stride > 1 pads bottom/right;
-- LRN written out (k=2, n=5, alpha=1e-4 not divided by n, beta=0.75): TF's LRN kernel has
-  no float64 and Keras 3 has no LRN layer;
-- adaptive average pooling as two averaging matrices (impls.layout.adaptive_pool_matrix),
-  exactly torch's bins for any input size; skipped when the map is already 6x6;
-- the SGD rule of impls.config.SGDConfig written out with momentum tf.Variables
-  (Keras's SGD `weight_decay` is decoupled and is not that rule);
-- every entry point (predict, loss_and_grads, train_step) is one tf.function, traced once
-  (batch dimension left open). Time Keras through these functions only: eager grouped
-  convs recompile on every call.
+  explicit ZeroPadding2D and a "valid" conv (TF's "SAME" at stride > 1 pads bottom/right);
+- LRN written out (TF's kernel has no float64, Keras 3 has no LRN layer);
+- adaptive average pooling as two averaging matrices, skipped when the map is 6x6;
+- the update rule written out with momentum variables: Keras's SGD `weight_decay` is
+  decoupled and is not the paper's rule;
+- every entry point is one tf.function, traced once (batch dimension open): eager
+  grouped convolutions recompile on every call, so Keras is timed through these only.
 
 Modes (impls.modes): "xla" compiles each tf.function with XLA (`jit_compile=True`);
-"graph" runs TensorFlow's own kernels (no XLA) and is torchvision-only on CPU, because
-grouped convs (paper variant) run on TF's CPU only through XLA, and their float64
-gradient only there; "bf16" is XLA under Keras's "mixed_bfloat16" dtype policy: float32
-variables (weights, momentum), bfloat16 compute, the loss on float32 logits.
+"graph" runs TensorFlow's own kernels, torchvision variant only on CPU (grouped convs run
+there only through XLA); "bf16" is XLA under the "mixed_bfloat16" policy: float32
+variables, bfloat16 compute, the loss on float32 logits.
 """
 
 from __future__ import annotations
@@ -42,7 +38,6 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
-from impls import layout  # noqa: E402
 from impls.base import AlexNet, DeviceBatch  # noqa: E402
 from impls.config import (  # noqa: E402
     LRN_ALPHA,
@@ -55,7 +50,8 @@ from impls.config import (  # noqa: E402
     layer_specs,
 )
 from impls.errors import ConfigError, DeviceUnavailableError, FrameworkUnavailableError  # noqa: E402
-from impls.weights import Weights  # noqa: E402
+from impls.layout import NHWCLayout, adaptive_pool_matrix  # noqa: E402
+from impls.weights import Weights, weight_shapes  # noqa: E402
 
 if keras.backend.backend() != "tensorflow":
     raise FrameworkUnavailableError(
@@ -64,6 +60,7 @@ if keras.backend.backend() != "tensorflow":
     )
 
 
+# -------------------------------------------------------------------------- network
 class LocalResponseNorm(layers.Layer):
     """The paper's LRN across channels (NHWC): b = a / (k + alpha * sum_window a^2) ** beta.
 
@@ -96,8 +93,8 @@ class AdaptiveAvgPool(layers.Layer):
     def __init__(self, in_size: tuple[int, int], out_size: int = POOLED_SIZE, **kwargs):
         super().__init__(**kwargs)
         self.in_size, self.out_size = tuple(in_size), out_size
-        self._rows = layout.adaptive_pool_matrix(self.in_size[0], out_size)  # (6, H) float64
-        self._cols = layout.adaptive_pool_matrix(self.in_size[1], out_size)  # (6, W)
+        self._rows = adaptive_pool_matrix(self.in_size[0], out_size)  # (6, H) float64
+        self._cols = adaptive_pool_matrix(self.in_size[1], out_size)  # (6, W)
 
     def call(self, x):
         rows = ops.convert_to_tensor(self._rows, dtype=x.dtype)
@@ -162,71 +159,55 @@ def build_network(config: AlexNetConfig, dtype: str, dropout_seeds: list[int]) -
     return keras.Model(inputs, x, name=f"alexnet_{config.variant}")
 
 
+# ---------------------------------------------------------------------------- model
 class KerasAlexNet(AlexNet):
     framework = "keras"
 
     def _build(self) -> None:
-        if self.device == "gpu":
-            gpus = tf.config.list_physical_devices("GPU")
-            if not gpus:
-                raise DeviceUnavailableError(
-                    "TensorFlow finds no GPU (tf.config.list_physical_devices('GPU') is empty); use --device cpu, "
-                    "or install tensorflow[and-cuda] on a machine with an NVIDIA GPU"
-                )
-            for gpu in gpus:  # grow on demand instead of reserving the whole card; a GPU that an
-                with contextlib.suppress(RuntimeError):  # earlier model initialized keeps its setting
-                    tf.config.experimental.set_memory_growth(gpu, True)
-            self._tf_device = "/GPU:0"
-        else:
-            self._tf_device = "/CPU:0"
+        self._tf_device = self._find_device()
         config = self.config
         self._dtype = tf.as_dtype(config.dtype)
-        convs, denses = layer_specs(config)
+        self._layout = NHWCLayout(config, dense_in_out=True)
         self._xla = self.mode.name != "graph"
-        if not self._xla and any(c.groups > 1 for c in convs) and self.device == "cpu":
+        if not self._xla and any(c.groups > 1 for c in layer_specs(config)[0]) and self.device == "cpu":
             raise ConfigError(
                 "keras mode 'graph' cannot run the paper variant on CPU: TensorFlow runs grouped convolutions "
                 "there only through XLA; use mode 'xla' (the default)"
             )
         policy = "mixed_bfloat16" if self.mode.reduced_precision else config.dtype
         dropout_seeds = [int(s) for s in np.random.SeedSequence(self.seed).generate_state(2)]
-
         with tf.device(self._tf_device):
             self.net = build_network(config, policy, dropout_seeds)
-            # Parameters in canonical (state_dict) order, with their layout conversions.
-            self._names: list[str] = []
-            self._params: list[keras.Variable] = []
-            self._to_native: list = []
-            self._to_canonical: list = []
-            for spec in convs:
-                layer = self.net.get_layer(spec.name)
-                self._add(f"{spec.name}.weight", layer.kernel, layout.oihw_to_hwio, layout.hwio_to_oihw)
-                self._add(f"{spec.name}.bias", layer.bias, None, None)
-            for position, spec in enumerate(denses):
-                layer = self.net.get_layer(spec.name)
-                if position == 0:  # FC1 reads an (H, W, C) flatten: permute its columns
-                    to_native = lambda w: layout.dense_to_io(layout.fc1_chw_to_hwc(w))
-                    to_canonical = lambda k: layout.fc1_hwc_to_chw(layout.io_to_dense(k))
-                else:
-                    to_native, to_canonical = layout.dense_to_io, layout.io_to_dense
-                self._add(f"{spec.name}.weight", layer.kernel, to_native, to_canonical)
-                self._add(f"{spec.name}.bias", layer.bias, None, None)
+            # Parameters in canonical (state_dict) order: "features.0.weight" is layer features.0's kernel.
+            self._names = list(weight_shapes(config))
+            self._params = [self._variable(name) for name in self._names]
             self._momentum = [tf.Variable(tf.zeros(p.shape, p.dtype), trainable=False) for p in self._params]
         self._compile_functions()
 
-    def _add(self, name, variable, to_native, to_canonical) -> None:
-        self._names.append(name)
-        self._params.append(variable)
-        self._to_native.append(to_native)
-        self._to_canonical.append(to_canonical)
+    def _find_device(self) -> str:
+        if self.device != "gpu":
+            return "/CPU:0"
+        gpus = tf.config.list_physical_devices("GPU")
+        if not gpus:
+            raise DeviceUnavailableError(
+                "TensorFlow finds no GPU (tf.config.list_physical_devices('GPU') is empty); use --device cpu, "
+                "or install tensorflow[and-cuda] on a machine with an NVIDIA GPU"
+            )
+        for gpu in gpus:  # grow on demand instead of reserving the whole card; a GPU that an
+            with contextlib.suppress(RuntimeError):  # earlier model initialized keeps its setting
+                tf.config.experimental.set_memory_growth(gpu, True)
+        return "/GPU:0"
+
+    def _variable(self, name: str) -> keras.Variable:
+        layer, kind = name.rsplit(".", 1)
+        return getattr(self.net.get_layer(layer), "kernel" if kind == "weight" else "bias")
 
     def _compile_functions(self) -> None:
         """One tf.function per entry point, traced once (batch dimension left open)."""
-        config, device, opt = self.config, self._tf_device, self.optimizer
+        config, device = self.config, self._tf_device
         images = tf.TensorSpec((None, config.height, config.width, config.in_channels), self._dtype)
         labels = tf.TensorSpec((None,), tf.int64)
-        net, params, momentum = self.net, self._params, self._momentum
-        lr, mu, wd = opt.lr, opt.momentum, opt.weight_decay
+        net, params = self.net, self._params
 
         def forward_backward(x, y):
             with tf.GradientTape() as tape:
@@ -248,27 +229,22 @@ class KerasAlexNet(AlexNet):
         def train_step(x, y):
             with tf.device(device):
                 loss, grads = forward_backward(x, y)
-                for w, v, g in zip(params, momentum, grads, strict=True):
-                    g = g + wd * w  # coupled L2, as in the paper
-                    v_new = mu * v + g
-                    v.assign(v_new)
-                    w.assign_sub(lr * v_new)
+                self._sgd_update(grads)
                 return loss
 
         self._predict_fn, self._loss_and_grads_fn, self._train_fn = predict, loss_and_grads, train_step
 
     # --------------------------------------------------------------- weights
     def _set_weights(self, weights: Weights) -> None:
-        for name, variable, convert in zip(self._names, self._params, self._to_native, strict=True):
-            value = weights[name]
-            variable.assign(convert(value) if convert else value)
+        for name, variable in zip(self._names, self._params, strict=True):
+            variable.assign(self._layout.to_native(name, weights[name]))
         for buffer in self._momentum:
             buffer.assign(tf.zeros_like(buffer))
 
     def _get_weights(self) -> Weights:
         return {
-            name: (convert(np.asarray(variable.numpy())) if convert else np.array(variable.numpy()))
-            for name, variable, convert in zip(self._names, self._params, self._to_canonical, strict=True)
+            name: self._layout.to_canonical(name, np.asarray(variable.numpy()))
+            for name, variable in zip(self._names, self._params, strict=True)
         }
 
     # ------------------------------------------------------------------ data
@@ -289,13 +265,22 @@ class KerasAlexNet(AlexNet):
     def _loss_and_grads(self, batch: DeviceBatch):
         loss, grads = self._loss_and_grads_fn(batch.images, batch.labels)
         canonical = {
-            name: (convert(g.numpy()) if convert else g.numpy().copy())
-            for name, g, convert in zip(self._names, grads, self._to_canonical, strict=True)
+            name: self._layout.to_canonical(name, g.numpy()) for name, g in zip(self._names, grads, strict=True)
         }
         return float(loss), canonical
 
     def _train_step(self, batch: DeviceBatch):
         return self._train_fn(batch.images, batch.labels)
+
+    def _sgd_update(self, grads) -> None:
+        """The update rule of impls.config.SGDConfig, on the variables (inside the traced step)."""
+        opt = self.optimizer
+        lr, mu, wd = opt.lr, opt.momentum, opt.weight_decay
+        for w, v, g in zip(self._params, self._momentum, grads, strict=True):
+            g = g + wd * w  # coupled L2, as in the paper
+            v_new = mu * v + g  # v = mu * v + g
+            v.assign(v_new)
+            w.assign_sub(lr * v_new)  # w = w - lr * v
 
     @classmethod
     def versions(cls) -> dict[str, str]:

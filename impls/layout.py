@@ -4,16 +4,18 @@ Canonical (torchvision, PyTorch) layouts:
 - conv kernels OIHW (out, in/groups, kh, kw); activations NCHW;
 - dense kernels (out, in); FC1's input is the 256x6x6 map flattened in (C, H, W) order.
 
-NHWC frameworks (Keras, JAX here) use HWIO conv kernels, (in, out) dense kernels, and
-flatten the 6x6x256 map in (H, W, C) order, so FC1's columns must be permuted; forgetting
-that permutation gives a network that runs and is wrong (tests check it is caught).
+NHWC frameworks (Keras and JAX here) use HWIO conv kernels and flatten the 6x6x256 map in
+(H, W, C) order, so FC1's columns are permuted; forgetting that permutation gives a network
+that runs and is wrong (tests check it is caught). Dense kernels are (in, out) in Keras and
+kept (out, in) in JAX (contracting x with the kernel's axis 1). `NHWCLayout` maps each
+canonical tensor name to its conversion, for both.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from impls.config import POOLED_SIZE
+from impls.config import POOLED_SIZE, AlexNetConfig, layer_specs
 
 
 def oihw_to_hwio(kernel: np.ndarray) -> np.ndarray:
@@ -42,6 +44,40 @@ def fc1_chw_to_hwc(weight: np.ndarray, channels: int = 256, size: int = POOLED_S
 def fc1_hwc_to_chw(weight: np.ndarray, channels: int = 256, size: int = POOLED_SIZE) -> np.ndarray:
     out = weight.shape[0]
     return np.ascontiguousarray(weight.reshape(out, size, size, channels).transpose(0, 3, 1, 2).reshape(out, -1))
+
+
+class NHWCLayout:
+    """How an NHWC framework stores each canonical tensor: conv kernels HWIO, FC1's columns
+    in (H, W, C) order, dense kernels (in, out) if `dense_in_out` else (out, in), biases as
+    they are. The conversions are looked up when called (tests swap one out to prove that
+    a missing FC1 permutation is caught)."""
+
+    def __init__(self, config: AlexNetConfig, dense_in_out: bool) -> None:
+        convs, denses = layer_specs(config)
+        self.dense_in_out = dense_in_out
+        self.kind = {f"{spec.name}.weight": "conv" for spec in convs}
+        for position, spec in enumerate(denses):
+            self.kind[f"{spec.name}.weight"] = "fc1" if position == 0 else "dense"
+
+    def to_native(self, name: str, value: np.ndarray) -> np.ndarray:
+        kind = self.kind.get(name)
+        if kind == "conv":
+            return oihw_to_hwio(value)
+        if kind == "fc1":
+            value = fc1_chw_to_hwc(value)
+        if kind in ("fc1", "dense") and self.dense_in_out:
+            return dense_to_io(value)
+        return np.ascontiguousarray(value)
+
+    def to_canonical(self, name: str, value: np.ndarray) -> np.ndarray:
+        kind = self.kind.get(name)
+        if kind == "conv":
+            return hwio_to_oihw(value)
+        if kind in ("fc1", "dense") and self.dense_in_out:
+            value = io_to_dense(value)
+        if kind == "fc1":
+            return fc1_hwc_to_chw(value)
+        return np.array(value, copy=True)
 
 
 def adaptive_pool_matrix(in_size: int, out_size: int = POOLED_SIZE, dtype=np.float64) -> np.ndarray:

@@ -7,7 +7,7 @@ recorded with each measurement.
 
 Reduced-precision modes (compute_dtype "bfloat16") keep float32 master weights,
 momentum and loss; only convolutions, matmuls and activations run in bfloat16. They
-have their own parity tolerance against float32 (see harness.parity.BF16_TOLERANCE)
+have their own parity tolerance against float64 (tier 4, harness.parity.metrics.TOLERANCES)
 and an accuracy check, and need a float32 config.
 
 Default mode per framework: the fastest one that passes parity on the reference

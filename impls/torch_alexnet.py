@@ -1,21 +1,25 @@
-"""AlexNet in PyTorch: the first of three mirror-like implementations.
+"""AlexNet in PyTorch: the first of three mirror-like implementations
+(torch_alexnet.py, keras_alexnet.py, jax_alexnet.py share one skeleton).
 
 References: Krizhevsky et al. 2012 ("paper" variant); torchvision.models.AlexNet
-("torchvision" variant). Layers are built from impls.config.layer_specs and registered
+("torchvision" variant). Layers come from impls.config.layer_specs and are registered
 under torchvision's `features.N` / `classifier.N` names, so `state_dict()` IS the
 canonical weight format (OIHW convs, (out, in) dense, C,H,W flatten): no conversion.
 
 Layer order (both variants): [conv -> ReLU -> (LRN) -> (maxpool 3/2)] x 5
 -> adaptive avg pool 6x6 -> flatten (C,H,W) -> [dropout -> fc -> ReLU] x 2 -> fc.
 
-Modes (impls.modes): "eager" keeps NCHW-contiguous tensors; "channels_last" stores the
-conv weights and the input batch in channels_last (NHWC) strides, the layout oneDNN's
-CPU convolutions run natively (the NHWC numpy batch becomes a channels_last tensor with
-no copy); "compile" adds torch.compile (Inductor) of the module, forward and backward,
-with the SGD update left eager (foreach kernels: already one pass over the weights);
-"bf16" is channels_last under torch.autocast(bfloat16): weights, gradients, momentum
-and the loss stay float32. Flatten is layout-agnostic: torch.flatten of a channels_last
-map still yields (C, H, W) order, so the canonical FC1 layout holds in every mode.
+Pitfalls: torch's LocalResponseNorm divides alpha by the window size (pass alpha * 5);
+CUDA's AdaptiveAvgPool2d backward has no deterministic kernel (the pool is skipped where it
+is the identity, at 6x6); on GPUs cuDNN convolutions default to TF32 (the harness sets
+IEEE float32 for parity).
+
+Modes (impls.modes): "eager" keeps NCHW-contiguous tensors; "channels_last" stores conv
+weights and the batch in channels_last (NHWC) strides, oneDNN's native layout (the NHWC
+numpy batch becomes a channels_last tensor with no copy; flatten still yields (C, H, W)
+order); "compile" adds torch.compile (Inductor) of the module, the update left eager
+(foreach kernels); "bf16" is channels_last under torch.autocast(bfloat16): weights,
+gradients, momentum and the loss stay float32.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ from impls.weights import Weights
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
-class _Network(nn.Module):
+# -------------------------------------------------------------------------- network
+class AlexNetModule(nn.Module):
     """features / avgpool / classifier, with torchvision's module indices."""
 
     def __init__(self, config: AlexNetConfig) -> None:
@@ -76,23 +81,21 @@ class _Network(nn.Module):
         return self.classifier(x)
 
 
+def build_network(config: AlexNetConfig) -> nn.Module:
+    """The network as a torch module: NCHW in, logits out, torchvision's parameter names."""
+    return AlexNetModule(config)
+
+
+# ---------------------------------------------------------------------------- model
 class TorchAlexNet(AlexNet):
     framework = "torch"
 
     def _build(self) -> None:
-        if self.device == "gpu":
-            if not torch.cuda.is_available():
-                raise DeviceUnavailableError(
-                    "PyTorch finds no CUDA GPU (torch.cuda.is_available() is False); use --device cpu, "
-                    "or install a CUDA build of torch on a machine with an NVIDIA GPU"
-                )
-            self._device = torch.device("cuda")
-        else:
-            self._device = torch.device("cpu")
+        self._device = self._find_device()
         self._dtype = _DTYPES[self.config.dtype]
         torch.manual_seed(self.seed)  # dropout masks: same seed, same masks, run after run
-        self.net = _Network(self.config).to(device=self._device, dtype=self._dtype)
         self._memory_format = torch.contiguous_format if self.mode.name == "eager" else torch.channels_last
+        self.net = build_network(self.config).to(device=self._device, dtype=self._dtype)
         self.net = self.net.to(memory_format=self._memory_format)
         self._params = [p for p in self.net.parameters()]
         self._momentum = [torch.zeros_like(p) for p in self._params]
@@ -100,6 +103,16 @@ class TorchAlexNet(AlexNet):
         # parameters; compiled lazily, on the first call of each of train/eval).
         self._forward = torch.compile(self.net) if self.mode.name == "compile" else self.net
         self._autocast = self.mode.reduced_precision
+
+    def _find_device(self) -> torch.device:
+        if self.device != "gpu":
+            return torch.device("cpu")
+        if not torch.cuda.is_available():
+            raise DeviceUnavailableError(
+                "PyTorch finds no CUDA GPU (torch.cuda.is_available() is False); use --device cpu, "
+                "or install a CUDA build of torch on a machine with an NVIDIA GPU"
+            )
+        return torch.device("cuda")
 
     def _run(self, images: torch.Tensor) -> torch.Tensor:
         """Logits, in float32/float64 whatever the mode computes in."""
@@ -156,14 +169,17 @@ class TorchAlexNet(AlexNet):
 
     def _train_step(self, batch: DeviceBatch):
         loss = self._forward_loss(batch)
+        self._sgd_update([p.grad for p in self._params])
+        return loss.item()
+
+    def _sgd_update(self, grads: list[torch.Tensor]) -> None:
+        """The update rule of impls.config.SGDConfig, in place (foreach: one pass per line)."""
         opt = self.optimizer
-        grads = [p.grad for p in self._params]
         with torch.no_grad():
             torch._foreach_add_(grads, self._params, alpha=opt.weight_decay)  # g += wd * w
             torch._foreach_mul_(self._momentum, opt.momentum)  # v = mu * v + g
             torch._foreach_add_(self._momentum, grads)
             torch._foreach_add_(self._params, self._momentum, alpha=-opt.lr)  # w -= lr * v
-        return loss.item()
 
     @classmethod
     def versions(cls) -> dict[str, str]:

@@ -18,11 +18,11 @@ Files are read without unpickling anything untrusted: `.npz` through
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from impls.atomic import write_atomic
 from impls.config import AlexNetConfig, layer_specs
 from impls.errors import WeightsError
 
@@ -94,21 +94,12 @@ def check_weights(weights: Weights, config: AlexNetConfig) -> None:
 
 
 def save_weights(path: str | os.PathLike, weights: Weights) -> Path:
-    """Write an .npz atomically (temp file in the same folder, then rename)."""
+    """Write an .npz atomically (impls.atomic: temp file in the same folder, then rename)."""
     path = Path(path)
     if path.suffix != ".npz":
         raise WeightsError(f"weights are saved as .npz; got {path.name!r} (use a name ending in .npz)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp.npz")
-    os.close(fd)
-    try:
-        np.savez(tmp, **{k: np.asarray(v) for k, v in weights.items()})
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    arrays = {k: np.asarray(v) for k, v in weights.items()}
+    return write_atomic(path, lambda f: np.savez(f, **arrays))
 
 
 def load_weights(path: str | os.PathLike) -> Weights:

@@ -37,6 +37,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import impls  # noqa: E402
+from tests.conftest import require  # noqa: E402
 
 
 def _ints(name: str, default: str) -> list[int]:
@@ -52,14 +53,6 @@ THREADS = int(os.environ.get("ALEXBENCH_BENCH_THREADS", "0") or 0) or (os.cpu_co
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-def _require(framework: str) -> None:
-    reason = impls.unavailable_reason(framework)
-    if reason:
-        if os.environ.get("ALEXBENCH_REQUIRE_ALL") == "1":
-            pytest.fail(f"ALEXBENCH_REQUIRE_ALL=1 but {reason}")
-        pytest.skip(reason)
-
-
 @pytest.fixture(
     scope="module",
     params=[(framework, size) for framework in impls.names() for size in SIZES],
@@ -69,8 +62,8 @@ def model(request):
     """One model per (framework, input size); pytest orders the tests so that each is
     built once and released before the next (module scope)."""
     framework, size = request.param
-    _require(framework)
-    from harness.worker import apply_settings
+    require(framework)
+    from harness.measure.plan import apply_settings
 
     apply_settings(framework, DEVICE, THREADS, "ieee")  # threads, memory growth, IEEE fp32
     config = impls.AlexNetConfig(num_classes=10, image_size=(size, size), in_channels=3, dropout=0.5)

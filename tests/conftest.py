@@ -1,10 +1,12 @@
-"""Shared test fixtures. Tests are parametrized over the registry (impls.names()), so a
-new implementation is tested by construction. A framework that is not installed is
-skipped, except under ALEXBENCH_REQUIRE_ALL=1 (set by CI), where it fails."""
+"""Shared test helpers and fixtures. Tests are parametrized over the registry (impls.names()),
+so a new implementation is tested by construction. A framework that is not installed is
+skipped, except under ALEXBENCH_REQUIRE_ALL=1 (set by CI), where it fails; so is real
+Fashion-MNIST when the dataset is missing."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,13 +15,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import impls  # noqa: E402
 
+ROOT = Path(__file__).resolve().parent.parent
 FRAMEWORKS = impls.names()
+REQUIRE_ALL = os.environ.get("ALEXBENCH_REQUIRE_ALL") == "1"
 
 
 def require(framework: str) -> None:
+    """Skip unless `framework` is installed (fail instead under ALEXBENCH_REQUIRE_ALL=1)."""
     reason = impls.unavailable_reason(framework)
     if reason:
-        if os.environ.get("ALEXBENCH_REQUIRE_ALL") == "1":
+        if REQUIRE_ALL:
             pytest.fail(f"ALEXBENCH_REQUIRE_ALL=1 but {reason}")
         pytest.skip(reason)
 
@@ -30,14 +35,48 @@ def framework(request) -> str:
     return request.param
 
 
+@pytest.fixture(scope="session")
+def fashion():
+    """load(settings) -> (train, test): real Fashion-MNIST as harness.training.load_data gives
+    it for those settings; skips when the dataset is not installed (fails under REQUIRE_ALL)."""
+    from harness import data
+    from harness.training import load_data
+
+    def load(settings):
+        if not os.path.exists(data.FASHION_MNIST_DIRS[0]) and not REQUIRE_ALL:
+            pytest.skip("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+        return load_data(settings)
+
+    return load
+
+
+def write_idx(path: Path, array, gz: bool = True) -> None:
+    """An IDX file (the Fashion-MNIST format) holding `array` as unsigned bytes."""
+    import gzip
+    import struct
+
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    payload = header + np.asarray(array).astype(np.uint8).tobytes()
+    if gz:
+        with gzip.open(f"{path}.gz", "wb") as f:
+            f.write(payload)
+    else:
+        Path(path).write_bytes(payload)
+
+
+@pytest.fixture(scope="session")
+def mini_fashion(tmp_path_factory) -> Path:
+    """A tiny Fashion-MNIST folder (60 train, 20 test random images), for runs end to end."""
+    root = tmp_path_factory.mktemp("fashion")
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 60), ("t10k", 20)):
+        write_idx(root / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(root / f"{split}-labels-idx1-ubyte", np.arange(n) % 10)
+    return root
+
+
 def batch(config: impls.AlexNetConfig, n: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     images = rng.standard_normal((n, config.height, config.width, config.in_channels)).astype(config.dtype)
     labels = rng.integers(0, config.num_classes, size=n)
     return images, labels
-
-
-def rel_err(a: np.ndarray, b: np.ndarray) -> float:
-    """max|a - b| / max|b|: the per-tensor relative error used throughout."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))

@@ -1,0 +1,62 @@
+"""The interface of a framework backend: what the harness asks of a framework beyond the
+AlexNet contract of impls (settings, devices, memory, the machine's matmul peak)."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+
+MatmulRunner = Callable[[int], object]  # run(k): k chained n x n products, finished when it returns
+
+
+class Backend:
+    """One framework's answers. Subclasses set `name` and override what differs."""
+
+    name = ""
+
+    def environment(self, threads: int) -> dict[str, str]:
+        """Environment variables to set before the framework is imported (thread pools that
+        read them at start-up)."""
+        return {}
+
+    def configure(self, device: str, threads: int, tf32: bool) -> dict:
+        """Threads and float32 precision after import; returns what was set, for records."""
+        return {}
+
+    def set_tf32(self, enabled: bool) -> str:
+        """Allow (or forbid) TF32 for float32 matmuls and convolutions on GPUs; returns what
+        was set, in words. IEEE float32 (False) is what parity needs."""
+        return ""
+
+    def gpus(self) -> list[str]:
+        """Names of the GPUs this framework finds (an empty list on a CPU-only machine)."""
+        return []
+
+    def reset_device_peak(self, device: str) -> None:
+        """Start a new peak of the framework allocator's device memory (where it can)."""
+
+    def device_peak_bytes(self, device: str) -> tuple[int | None, str | None]:
+        """(peak bytes, None) from the framework's own allocator, or (None, why not)."""
+        if device != "gpu":
+            return None, "device memory applies to GPUs; on CPU see peak host RSS"
+        try:
+            return self._device_peak(), None
+        except NoStat as why:
+            return None, str(why)
+        except Exception as error:  # a missing stat must not lose the measurement
+            return None, f"allocator stats unavailable: {error}"
+
+    def _device_peak(self) -> int:
+        raise NoStat(f"no allocator stats for {self.name}")
+
+    def release_memory(self) -> None:
+        """Give back what an out-of-memory attempt left allocated."""
+        gc.collect()
+
+    def matmul(self, device: str, n: int, dtype: str) -> MatmulRunner:
+        """run(k): k products of two n x n matrices of `dtype` on `device`, synchronized."""
+        raise NotImplementedError
+
+
+class NoStat(Exception):
+    """The framework's allocator does not report the figure (said in the message)."""

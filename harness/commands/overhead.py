@@ -1,0 +1,90 @@
+"""Side by side: our implementation, timed by the harness, against a plain idiomatic loop.
+
+    alexbench overhead                                  # every framework, its default mode
+    alexbench overhead --modes all --repeats 7          # every mode of every framework
+    alexbench overhead --frameworks torch --modes torch=eager+compile --image-size 128
+
+A benchmark, not a test: for each framework and mode, two subprocesses run with the same
+settings (threads, batch, input size, precision): `ours` is the real harness worker
+(exactly the compute-only steps `alexbench run` times) and `raw` is the loop in
+harness/reference/rawloops.py, written directly in the framework. Each is timed by the same
+code path (one perf_counter pair around each step, the step returning the loss / the
+logits to the host). Blocks are interleaved, ours raw ours raw ..., so the machine's
+drift hits both alike.
+
+Printed per framework, mode and phase: the median step time of each, and the ratio
+raw / ours (our throughput as a fraction of the raw loop's; >= 0.97 is the target; < 1
+means the harness costs something). The ratio's spread is the range of the per-round
+ratios (one ours block against the raw block next to it). Results go to
+results/overhead/overhead-<UTC time>.json (atomically); nothing else is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from harness import env, results
+from harness.measure.protocol import WorkerCrashed
+from harness.overhead import TARGET, format_rows, measure
+from impls.errors import AlexBenchError, ConfigError
+from impls.modes import DEFAULT_MODE, MODES, parse_modes
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--frameworks", default="all", help="comma-separated, or 'all' installed")
+    parser.add_argument("--modes", default="default", help="'default', 'all', or e.g. 'torch=eager+compile'")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
+    parser.add_argument("--image-size", type=int, default=224)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--num-classes", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds (ours, raw / raw, ours)")
+    parser.add_argument("--train-steps", type=int, default=3, help="training steps per block")
+    parser.add_argument("--inference-steps", type=int, default=6, help="inference steps per block")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--out", default="results", help="the JSON goes to OUT/overhead/")
+
+
+def main(args: argparse.Namespace) -> int:
+    import impls
+
+    frameworks = impls.available() if args.frameworks == "all" else [f.strip() for f in args.frameworks.split(",")]
+    for framework in frameworks:
+        if framework not in impls.names():
+            raise ConfigError(f"unknown framework {framework!r}; choose from {', '.join(impls.names())}")
+    for name in ("image_size", "batch_size", "repeats", "train_steps", "inference_steps"):
+        if getattr(args, name) < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= 1")
+    impls.AlexNetConfig(image_size=args.image_size)  # a size we cannot build fails now
+    modes = parse_modes(args.modes, frameworks)
+    layout = results.Layout(args.out)
+    stamp = results.utc_stamp()
+    settings = {k: getattr(args, k) for k in ("device", "threads", "image_size", "batch_size", "num_classes",
+                                               "repeats", "warmup", "train_steps", "inference_steps")}  # fmt: skip
+    print(f"alexbench overhead: {args.image_size}x{args.image_size}, batch {args.batch_size}, {args.repeats} "
+          f"interleaved rounds of {args.train_steps} train + {args.inference_steps} inference steps")  # fmt: skip
+    outcomes = []
+    for framework, names in modes.items():
+        for mode in names:
+            print(f"  {framework} ({mode}) ...", flush=True)
+            try:
+                outcomes.append(measure(framework, mode, settings, layout.overhead_logs))
+            except (AlexBenchError, WorkerCrashed) as error:  # one framework or mode failing leaves the others
+                outcomes.append({"framework": framework, "mode": mode, "error": str(error)})
+    document = {
+        "schema": "alexbench.overhead/1",
+        "created": stamp,
+        # what was measured; not where it was written (no paths of the machine in results)
+        "settings": {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool)) and k != "out"},
+        "default_modes": DEFAULT_MODE,
+        "mode_order": {framework: list(names) for framework, names in MODES.items()},
+        "environment": env.machine(),
+        "target_ratio": TARGET,
+        "results": outcomes,
+    }
+    path = results.write_json(layout.overhead / f"overhead-{stamp}.json", document)
+    print()
+    print(format_rows(outcomes))
+    print(f"\nratio = raw median step time / ours (our throughput as a fraction of the raw loop's); {path}")
+    return 1 if any("error" in r for r in outcomes) else 0

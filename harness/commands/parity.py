@@ -1,0 +1,169 @@
+"""Prove the implementations compute the same function, in tiers (docs/DESIGN.md).
+
+    alexbench parity                      # both variants, every framework installed here
+    alexbench parity --variants paper --frameworks torch jax --steps 5
+
+Tier 1 (float64, exact): every framework against every other and against an independent
+golden (a plain torch.nn float64 AlexNet trained with torch.optim.SGD): logits, loss, each
+gradient, the loss at every SGD step and each weight after the trajectory, <= 1e-9 as
+max|a-b| / max|b| per tensor. Tier 2 (float32 against the float64 golden, and pairwise):
+logits <= 1e-5, the loss at every step <= 1e-4, gradients <= 2e-3 as ||a-b|| / ||b||, with
+the ReLU units whose sign differs from float64 counted (for a plain torch float32 reference
+trained in lockstep with the golden). --size small: both tiers on 67x67, 10 classes;
+full: logits at 224x224 / 227x227, 1000 classes (float64 and float32); both (default).
+Tier 3 (float32 execution modes: torch eager/compile, Keras graph, ...) and tier 4
+(bfloat16 modes) check every mode that is not its framework's default (tier 2 covers the
+defaults) against the same golden and trajectory: tier 3 under tier 2's bounds; tier 4
+under reduced-precision bounds: logits <= 2e-2 and gradients <= 0.35 as ||a-b|| / ||b||,
+the loss at every step <= 3e-2. --modes none skips tiers 3 and 4.
+Exit status 1 names tier, variant, pair, tensor and step of every exceeded bound; a JSON
+record goes to results/parity/parity-<UTC time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from dataclasses import asdict
+from datetime import datetime, timezone
+
+from harness import backends, results
+from harness.parity.document import environment, write_document, write_summary_records
+from harness.parity.metrics import F32_REFERENCE, GOLDEN, PARITY_SGD, TOLERANCES
+from harness.parity.runs import select_frameworks
+from harness.parity.suite import Suite
+from harness.reference import golden
+from impls.config import VARIANTS, SGDConfig
+from impls.errors import ConfigError
+
+
+def _names(values: list[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    return [name for value in values for name in value.split(",") if name]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--variants", nargs="+", default=None, metavar="VARIANT", help="torchvision, paper (default: both)"
+    )
+    parser.add_argument(
+        "--frameworks",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="default: every registered framework installed here",
+    )
+    parser.add_argument(
+        "--size",
+        choices=["small", "full", "both"],
+        default="both",
+        help="small: tiers 1 and 2 on 67x67, 10 classes; full: logits at 224/227, 1000 classes; both (default)",
+    )
+    parser.add_argument("--steps", type=int, default=20, help="SGD steps of the trajectories (default 20)")
+    parser.add_argument("--batch", type=int, default=4, help="batch size (default 4)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and batches (default 0)")
+    parser.add_argument(
+        "--lr", type=float, default=PARITY_SGD.lr, help="SGD learning rate (default 0.001: why, in docs/DESIGN.md)"
+    )
+    parser.add_argument("--momentum", type=float, default=PARITY_SGD.momentum)
+    parser.add_argument("--weight-decay", type=float, default=PARITY_SGD.weight_decay)
+    parser.add_argument(
+        "--device", choices=["cpu", "gpu"], default="cpu", help="where the frameworks run; the golden is CPU float64"
+    )
+    parser.add_argument(
+        "--modes", default="all",
+        help="execution modes for tiers 3/4: 'all' (every non-default mode), 'none', or e.g. 'torch=eager+bf16'",
+    )  # fmt: skip
+    parser.add_argument(
+        "--out-dir", default="results/parity", help="where the JSON record goes (default results/parity)"
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    variants = _names(args.variants) or list(VARIANTS)
+    for variant in variants:
+        if variant not in VARIANTS:
+            raise ConfigError(f"unknown AlexNet variant {variant!r}; choose from {', '.join(VARIANTS)}")
+    frameworks, skipped = select_frameworks(_names(args.frameworks))
+    optimizer = SGDConfig(lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
+    if args.steps < 0 or args.batch < 1:
+        raise ConfigError(f"--steps must be >= 0 and --batch >= 1, got {args.steps} and {args.batch}")
+    for name, reason in skipped.items():
+        print(f"skipping {name}: {reason}")
+    if not frameworks:
+        print("no framework to check")
+    golden.require()
+    precision = {f: backends.get(f).set_tf32(False) for f in frameworks} if args.device == "gpu" else {}
+    if "keras" in frameworks:  # every Keras model traces its own tf.functions: TF warns of "retracing"
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+    started = time.perf_counter()
+    suite = Suite(variants, frameworks, args.size, args.steps, args.batch, args.seed, optimizer, args.device,
+                  _parse_parity_modes(args.modes, frameworks)).run()  # fmt: skip
+    rows = suite.rows
+    failures = [row for row in rows if not row.passed]
+    passed = not failures and bool(frameworks)
+    document = {
+        "schema": "alexbench.parity/1",
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "passed": passed,
+        "settings": {
+            "variants": variants,
+            "frameworks": frameworks,
+            "size": args.size,
+            "steps": args.steps,
+            "batch": args.batch,
+            "seed": args.seed,
+            "optimizer": asdict(optimizer),
+            "device": args.device,
+            "precision": precision or "cpu: IEEE fp32/fp64",
+            "golden": "plain torch.nn AlexNet, float64, torch.optim.SGD, CPU",
+        },
+        "environment": environment(frameworks),
+        "skipped": skipped,
+        "modes_skipped": suite.mode_skips,
+        "configs": suite.configs,
+        "tolerances": {
+            str(t): {q: {"metric": m, "bound": b} for q, (m, b) in qs.items()} for t, qs in TOLERANCES.items()
+        },
+        "relu_flips": {
+            variant: {"run": F32_REFERENCE, "against": GOLDEN, **report.to_json()}
+            for variant, report in suite.flips.items()
+        },
+        "timings_s": {**suite.timings, "total": round(time.perf_counter() - started, 2)},
+        "failures": [row.describe() for row in failures],
+        "checks": [row.to_json() for row in rows],
+    }
+    layout = results.Layout.of_parity_folder(args.out_dir)
+    path = write_document(document, layout)
+    settings = {"device": args.device, "batch": args.batch, "steps": args.steps, "seed": args.seed,
+                "size": args.size, "lr": args.lr}  # fmt: skip
+    summaries = write_summary_records(rows, frameworks, variants, settings, layout, path)
+    print(f"record: {path}  ({time.perf_counter() - started:.0f} s); summary for reports: {summaries}")
+    if failures:
+        print(f"parity FAILED: {len(failures)} check(s) out of bounds", file=sys.stderr)
+        for row in failures[:20]:
+            print(f"  {row.describe()}", file=sys.stderr)
+        if len(failures) > 20:
+            print(f"  ... and {len(failures) - 20} more (see {path})", file=sys.stderr)
+        return 1
+    if not frameworks:
+        return 1
+    print(f"parity passed: {len(rows)} checks, tier 1 <= 1e-9, tiers 2-4 within bounds")
+    return 0
+
+
+def _parse_parity_modes(text: str, frameworks: list[str]) -> dict[str, list[str]] | None:
+    """None: every non-default mode; {}: none; else framework -> modes (others: none)."""
+    from impls.modes import parse_modes
+
+    if text == "all":
+        return None
+    if text == "none":
+        return {}
+    chosen = parse_modes(text, frameworks)
+    named = {item.split("=")[0].strip() for item in text.split(",")}
+    return {f: m for f, m in chosen.items() if f in named}

@@ -1,0 +1,167 @@
+"""The main job: train, evaluate and measure every framework on every device, and record it.
+
+    alexbench run                          # every installed framework, CPU (+ GPU where found)
+    alexbench run --frameworks torch,jax --devices gpu --profile full
+    alexbench run --resume                 # finish the latest run, skipping what it recorded
+
+For each framework x device, in its own subprocess (harness.worker):
+1. accuracy: train on Fashion-MNIST and evaluate top-1/top-5 on the test split, same seed,
+   batches, augmentation and hyperparameters for all (defaults sized for a 2-core CPU:
+   64x64 input, an 8,000-image subset, 2 epochs; `--profile full` trains at 224x224 on
+   all 60,000 images, for GPUs);
+2. throughput: training and inference steps at 224x224, batch 32, end-to-end (numpy
+   batches from the pipeline) and compute-only (batch already on the device); warm-up
+   (compilation) timed apart; then blocks of steps interleaved across frameworks and
+   repeated, so drift on a noisy machine hits every framework alike; one worker
+   measures at a time.
+Records go to results/runs/<run id>/, one atomic JSON file per measurement; a framework
+or device that fails leaves a failure record and the run goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from harness import results
+from harness.measure.plan import PROFILES, BenchSettings, Plan
+from harness.measure.runner import Runner
+from harness.measure.summary import summary_table
+from harness.training import TrainSettings
+from impls.errors import ConfigError
+from impls.modes import parse_modes
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--frameworks", default="all", help="comma-separated (torch,keras,jax) or 'all' installed")
+    parser.add_argument("--devices", default="auto", help="auto (CPU, plus GPU where found), cpu, gpu or cpu,gpu")
+    parser.add_argument("--profile", default="quick", choices=sorted(PROFILES), help="accuracy-training size")
+    parser.add_argument("--epochs", type=int, help="override the profile's epochs")
+    parser.add_argument("--train-subset", type=int, help="override the profile's training images (0: all)")
+    parser.add_argument("--train-image-size", type=int, help="override the profile's training input size")
+    parser.add_argument("--data-dir", help="Fashion-MNIST folder (default: the Debian package's)")
+    parser.add_argument("--batch-size", type=int, default=BenchSettings.batch_size, help="throughput batch size")
+    parser.add_argument("--image-size", type=int, default=BenchSettings.image_size, help="throughput input size")
+    parser.add_argument("--variant", default="torchvision", choices=["torchvision", "paper"])
+    parser.add_argument(
+        "--modes", default="default",
+        help="execution modes to time: 'default' (each framework's default), 'all', or e.g. "
+        "'torch=eager+compile,jax=all' (frameworks not named: default). See `alexbench info`",
+    )  # fmt: skip
+    parser.add_argument("--repeats", type=int, default=BenchSettings.repeats, help="interleaved throughput rounds")
+    parser.add_argument("--train-steps", type=int, default=BenchSettings.train_steps, help="training steps per block")
+    parser.add_argument("--inference-steps", type=int, default=BenchSettings.inference_steps)
+    parser.add_argument("--warmup", type=int, default=BenchSettings.warmup)
+    parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU threads, the same for all")
+    parser.add_argument("--tf32", action="store_true", help="allow TF32 on GPUs (default: IEEE float32, recorded)")
+    parser.add_argument("--out", default="results", help="results folder (records go to OUT/runs/RUN_ID)")
+    parser.add_argument("--run-id", help="name of this run (default: UTC timestamp)")
+    parser.add_argument("--resume", nargs="?", const="latest", help="continue a run (default: the latest one)")
+    parser.add_argument(
+        "--worker-timeout", type=float, metavar="SECONDS",
+        help="declare a worker hung after this many seconds without progress (default: derived from what it "
+        "has shown, at least 2 minutes; 10 for start-up, 30 for building and compiling)",
+    )  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lr", type=float, default=TrainSettings.lr, help="accuracy-training learning rate")
+
+
+def plan_from_args(args: argparse.Namespace) -> Plan:
+    import impls
+
+    frameworks = impls.names() if args.frameworks == "all" else [f.strip() for f in args.frameworks.split(",")]
+    for framework in frameworks:
+        if framework not in impls.names():
+            raise ConfigError(f"unknown framework {framework!r}; choose from {', '.join(impls.names())}")
+    if args.devices not in ("auto", "cpu", "gpu", "cpu,gpu", "gpu,cpu"):
+        raise ConfigError(f"--devices must be auto, cpu, gpu or cpu,gpu; got {args.devices!r}")
+    train = None
+    if not args.skip_accuracy:
+        fields = dict(PROFILES[args.profile], seed=args.seed, variant=args.variant, lr=args.lr)
+        for name, value in (("epochs", args.epochs), ("train_subset", args.train_subset),
+                            ("image_size", args.train_image_size)):  # fmt: skip
+            if value is not None:
+                fields[name] = value or None if name == "train_subset" else value
+        train = TrainSettings(**fields)
+        impls.AlexNetConfig(variant=train.variant, image_size=train.image_size)  # fail now, not in a worker
+    bench = None
+    if not args.skip_throughput:
+        bench = BenchSettings(
+            variant=args.variant, image_size=args.image_size, batch_size=args.batch_size, warmup=args.warmup,
+            repeats=args.repeats, train_steps=args.train_steps, inference_steps=args.inference_steps,
+        )  # fmt: skip
+        impls.AlexNetConfig(variant=bench.variant, image_size=bench.image_size)
+        for name in ("batch_size", "repeats", "train_steps", "inference_steps"):
+            if getattr(bench, name) < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be >= 1")
+    if args.worker_timeout is not None and args.worker_timeout <= 0:
+        raise ConfigError(f"--worker-timeout must be > 0 seconds, got {args.worker_timeout}")
+    out = Path(args.out)
+    layout = results.Layout(out)
+    run_id = results.check_run_id(args.run_id) if args.run_id else results.utc_stamp()
+    if args.resume:
+        run_id = _latest_run(layout) if args.resume == "latest" else results.check_run_id(args.resume)
+        if not layout.run(run_id).is_dir():
+            raise ConfigError(f"no run {run_id!r} under {layout.runs} to resume")
+    modes = parse_modes(args.modes, frameworks)
+    return Plan(
+        frameworks, args.devices, train, bench, out, run_id, args.threads, "tf32" if args.tf32 else "ieee",
+        args.data_dir, bool(args.resume), modes, args.worker_timeout,
+    )  # fmt: skip
+
+
+def _latest_run(layout: results.Layout) -> str:
+    runs = layout.run_ids()
+    if not runs:
+        raise ConfigError(f"no run under {layout.runs} to resume")
+    return runs[-1]
+
+
+def main(args: argparse.Namespace) -> int:
+    plan = plan_from_args(args)
+    if plan.train:
+        from harness.data import fashion_mnist_dir
+
+        fashion_mnist_dir(plan.data_dir)  # a missing dataset fails now, with the fix, not in every worker
+    layout = results.Layout(plan.out)
+    if plan.resume:
+        results.check_writable(layout.run(plan.run_id))
+    else:  # a folder of its own, never shared with another run; writable, or we stop now
+        plan.run_id = layout.claim_run(plan.run_id, chosen=bool(args.run_id))
+    # SIGTERM (e.g. a CI timeout) stops like Ctrl-C: records written so far stay valid.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    start = time.perf_counter()
+    t = plan.train
+    print(f"alexbench run {plan.run_id}: frameworks {', '.join(plan.frameworks)}; devices {plan.devices}; "
+          f"{plan.threads} CPU threads each")  # fmt: skip
+    if t:
+        reduced = [] if t.image_size >= 224 else ["reduced from 224x224"]
+        reduced += [] if not t.train_subset else [f"{t.train_subset} of 60,000 training images"]
+        why = f" ({'; '.join(reduced)}, to fit a small CPU)" if reduced else ""
+        print(f"  accuracy: Fashion-MNIST at {t.image_size}x{t.image_size}, {t.epochs} epoch(s), "
+              f"batch {t.batch_size}, profile {args.profile}{why}")  # fmt: skip
+    if plan.bench:
+        b = plan.bench
+        print(f"  throughput: {b.variant} at {b.image_size}x{b.image_size}, batch {b.batch_size}, "
+              f"{b.repeats} interleaved rounds of {b.train_steps} train + {b.inference_steps} inference steps "
+              f"per pipeline ({', '.join(b.pipelines)})")  # fmt: skip
+        print("  modes: " + "; ".join(f"{f} {'+'.join(m)}" for f, m in plan.modes.items()))
+    runner = Runner(plan)
+    try:
+        written = runner.run()
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {len(runner.written)} record(s) kept in {runner.run_dir}; "
+              f"continue with: alexbench run --resume {plan.run_id}", file=sys.stderr)  # fmt: skip
+        return 130
+    print()
+    print(summary_table(written))
+    print(f"\n{len(written)} record(s) in {runner.run_dir} ({time.perf_counter() - start:.0f} s)")
+    failed = [r for r in written if r.kind == "failure" and not (r.error or "").startswith("skipped")]
+    diverged = [r for r in written if r.kind == "train" and r.metrics.get("diverged")]
+    return 1 if failed or diverged else 0

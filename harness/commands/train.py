@@ -1,0 +1,94 @@
+"""Train one framework on a dataset and evaluate top-1 / top-5 on its test split.
+
+    alexbench train --framework torch                  # Fashion-MNIST, defaults below
+    alexbench train --framework jax --epochs 3 --image-size 96 --train-subset 20000
+
+Defaults are sized for a 2-core CPU (64x64 input, 10,000 training images, 2 epochs: a few
+minutes); use --image-size 224 --train-subset 0 (all) on a GPU for full-size training.
+Every framework gets the same seed, weights, batches, augmentation and hyperparameters.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from harness.training import TrainSettings, load_data, model_config, train_and_evaluate
+from impls.errors import AlexBenchError
+from impls.modes import resolve
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser, defaults: TrainSettings = TrainSettings()) -> None:
+    d = defaults
+    parser.add_argument("--dataset", default="fashion-mnist", choices=["fashion-mnist", "folder"])
+    parser.add_argument("--data-dir", help="Fashion-MNIST IDX folder, or the image folder for --dataset folder")
+    parser.add_argument(
+        "--strict-images", action="store_true", help="fail on an unreadable image instead of skipping it"
+    )
+    parser.add_argument("--epochs", type=int, default=d.epochs)
+    parser.add_argument("--batch-size", type=int, default=d.batch_size)
+    parser.add_argument("--image-size", type=int, default=d.image_size, help="square input side (>= 63; 67 for paper)")
+    parser.add_argument("--train-subset", type=int, default=d.train_subset, help="training examples (0: all)")
+    parser.add_argument("--test-subset", type=int, default=d.test_subset or 0, help="test examples (0: all)")
+    parser.add_argument("--lr", type=float, default=d.lr)
+    parser.add_argument("--momentum", type=float, default=d.momentum)
+    parser.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    parser.add_argument("--dropout", type=float, default=d.dropout)
+    parser.add_argument("--no-augment", action="store_true", help="no random crops or flips")
+    parser.add_argument("--variant", default=d.variant, choices=["torchvision", "paper"])
+    parser.add_argument("--in-channels", type=int, default=d.in_channels, choices=[1, 3])
+    parser.add_argument("--seed", type=int, default=d.seed)
+
+
+def settings_from_args(args: argparse.Namespace) -> TrainSettings:
+    for name in ("epochs", "batch_size"):
+        if getattr(args, name) < 1:
+            raise AlexBenchError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    return TrainSettings(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        image_size=args.image_size,
+        train_subset=args.train_subset or None,
+        test_subset=args.test_subset or None,
+        lr=args.lr,
+        momentum=args.momentum,
+        weight_decay=args.weight_decay,
+        dropout=args.dropout,
+        augment=not args.no_augment,
+        seed=args.seed,
+        variant=args.variant,
+        in_channels=args.in_channels,
+        mode=getattr(args, "mode", None),
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--framework", default="torch", help="torch, keras or jax (see `alexbench info`)")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
+    parser.add_argument("--mode", help="execution mode, e.g. bf16 (default: the framework's; see `alexbench info`)")
+    add_settings_arguments(parser)
+
+
+def main(args: argparse.Namespace) -> int:
+    import impls
+
+    settings = settings_from_args(args)
+    model_config(settings, 10)  # validate sizes before loading any data
+    impls.implementation_class(args.framework)  # and the framework (unknown or not installed)
+    resolve(args.framework, settings.mode)  # and the mode
+    train_set, test_set = load_data(settings, args.data_dir, args.dataset, args.strict_images)
+    print(
+        f"{args.framework} on {args.device}: {train_set.name} ({len(train_set)} train, {len(test_set)} test), "
+        f"{settings.variant} AlexNet at {settings.image_size}x{settings.image_size}, batch {settings.batch_size}, "
+        f"{settings.epochs} epoch(s)"
+    )
+    for note in train_set.notes:
+        print(f"  note: {note}")
+    result = train_and_evaluate(args.framework, settings, train_set, test_set, args.device)
+    print(f"{'epoch':>5} {'train loss':>10} {'test loss':>9} {'top-1':>7} {'top-5':>7} {'seconds':>8}")
+    for e in result.epochs:
+        losses = f"{e.train_loss:>10.4f} {e.test_loss:>9.4f}"
+        print(f"{e.epoch:>5} {losses} {e.test_top1:>7.2%} {e.test_top5:>7.2%} {e.seconds:>8.1f}")
+    if result.diverged:
+        print("DIVERGED: " + result.notes[-1])
+        return 1
+    return 0

@@ -1,0 +1,65 @@
+"""What a run measures, and the fair settings every worker applies before it measures.
+
+Fair settings: the same number of CPU threads for every framework, no GPU memory grabbing
+(TF memory growth, JAX without preallocation), and IEEE float32 on GPUs unless TF32 is
+asked for (parity-grade math). They are applied in the worker process before the
+framework is imported, and recorded.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import backends
+from harness.training import TrainSettings
+
+PROFILES = {
+    # accuracy training (TrainSettings fields) per profile
+    "quick": dict(epochs=2, image_size=64, train_subset=8000, test_subset=None, batch_size=64),
+    "full": dict(epochs=10, image_size=224, train_subset=None, test_subset=None, batch_size=128),
+}
+
+
+@dataclass
+class BenchSettings:
+    variant: str = "torchvision"
+    image_size: int = 224
+    num_classes: int = 1000
+    batch_size: int = 32
+    warmup: int = 2
+    repeats: int = 3  # interleaved rounds
+    train_steps: int = 4  # per block
+    inference_steps: int = 8  # per block
+    pipelines: tuple[str, ...] = ("compute_only", "end_to_end")  # batch already on the device; from numpy
+
+
+@dataclass
+class Plan:
+    frameworks: list[str]
+    devices: str  # "auto" (cpu + gpu where found), "cpu", "gpu", "cpu,gpu"
+    train: TrainSettings | None
+    bench: BenchSettings | None
+    out: Path  # the results root (harness.results.Layout)
+    run_id: str
+    threads: int
+    precision: str = "ieee"  # or "tf32" (GPU float32 matmuls/convs)
+    data_dir: str | None = None
+    resume: bool = False
+    modes: dict[str, list[str]] | None = None  # framework -> execution modes to time (None: defaults)
+    worker_timeout: float | None = None  # seconds a worker may stay silent (None: derived, protocol.Deadlines)
+
+
+def apply_settings(framework: str, device: str, threads: int, precision: str) -> dict:
+    """Threads, memory and TF32 behaviour, before and after importing the framework;
+    returns what was set, for the record."""
+    tf32 = precision == "tf32"
+    backend = backends.get(framework)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
+    os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    os.environ.update(backend.environment(threads))
+    return {"threads": threads, "tf32": tf32, **backend.configure(device, threads, tf32)}

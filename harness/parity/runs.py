@@ -1,0 +1,271 @@
+"""The parity inputs and runs: shared weights and batches, the golden and the float32
+reference trained in lockstep, each framework driven through the same inputs, and the
+comparison of two runs under a tier's metrics.
+
+All models live in one process (fine for parity; throughput runs use subprocesses); float64
+runs are kept as float32 differences from the golden (Run.compact) to fit in memory.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from harness.parity.flips import FlipReport, relu_flips, step_flips
+from harness.parity.metrics import F32_REFERENCE, GOLDEN, METRICS, PARITY_SGD, QUANTITIES, TOLERANCES, Check
+from harness.reference.golden import ReferenceNet
+from impls.config import AlexNetConfig, SGDConfig, tiny_config
+from impls.errors import ConfigError
+
+
+@dataclass
+class Run:
+    """What one model produced on the parity inputs (numpy, canonical names and layouts)."""
+
+    name: str
+    dtype: str
+    logits: np.ndarray  # predict(batch 0) at the initial weights
+    loss: float  # loss_and_grads(batch 0) at the initial weights
+    grads: dict[str, np.ndarray]
+    step_losses: list[float]  # the loss of each SGD step, before its update
+    weights: dict[str, np.ndarray] | None  # after the last step (None: no steps)
+    seconds: float = 0.0
+    preactivations: dict[str, np.ndarray] = field(default_factory=dict)  # reference runs only
+    base: Run | None = None  # set: grads and weights hold float32 differences from base's (see compact)
+
+    def grad(self, name: str) -> np.ndarray:
+        return self._tensor(self.grads, name, self.base.grads if self.base else None)
+
+    def weight(self, name: str) -> np.ndarray:
+        return self._tensor(self.weights, name, self.base.weights if self.base else None)
+
+    @staticmethod
+    def _tensor(values, name, base_values):
+        if base_values is None:
+            return values[name]
+        return np.asarray(base_values[name], np.float64) + values[name]
+
+    def compact(self, base: Run) -> Run:
+        """Keep gradients and weights as float32 differences from `base` (a float64 golden):
+        half the memory of a float64 run, and every error stays exact to ~1e-7 of itself
+        (a difference of 1e-15 is kept as 1e-15; rounding it to float32 cannot hide it)."""
+        if self.base is not None or base.base is not None:
+            raise ValueError("compact() takes an uncompacted run and base")
+        self.grads, self.weights = _delta(self.grads, base.grads), _delta(self.weights, base.weights)
+        self.base = base
+        return self
+
+
+def _delta(values, base_values):
+    if values is None or base_values is None:
+        return values
+    return {k: (np.asarray(v, np.float64) - base_values[k]).astype(np.float32) for k, v in values.items()}
+
+
+def reference_run(
+    config: AlexNetConfig,
+    weights: dict[str, np.ndarray],
+    batches: list[tuple[np.ndarray, np.ndarray]],
+    optimizer: SGDConfig,
+    steps: int,
+    dtype: str = "float64",
+    preactivations: bool = False,
+) -> Run:
+    """The golden (float64; float32: the float32 reference): a plain torch.nn network trained
+    with torch.optim.SGD(lr, momentum, weight_decay). preactivations: keep every ReLU's input
+    of the batch-0 forward (Run.preactivations), for counting sign flips."""
+    return reference_runs(config, weights, batches, optimizer, steps, dtypes=(dtype,), record=preactivations)[0][0]
+
+
+def reference_runs(
+    config: AlexNetConfig,
+    weights: dict[str, np.ndarray],
+    batches: list[tuple[np.ndarray, np.ndarray]],
+    optimizer: SGDConfig,
+    steps: int,
+    dtypes=("float64", "float32"),
+    record: bool = True,
+) -> tuple[list[Run], FlipReport | None]:
+    """The golden and the float32 reference, trained in lockstep on the same batches; with
+    `record` and both dtypes, ReLU sign flips are counted at batch 0 and at every step."""
+    start = time.perf_counter()
+    refs = [ReferenceNet(config, weights, optimizer, dtype, record) for dtype in dtypes]
+    images, labels = batches[0]
+    logits = [ref.logits(images) for ref in refs]
+    preactivations = [dict(ref.preactivations) for ref in refs]
+    loss_grads = [ref.loss_and_grads(images, labels) for ref in refs]
+    compare_flips = record and len(refs) == 2
+    flips = FlipReport(relu_flips(*preactivations) if compare_flips else [], [])
+    losses: list[list[float]] = [[] for _ in refs]
+    for step, (images, labels) in enumerate(batches[:steps], start=1):
+        for ref, out in zip(refs, losses, strict=True):
+            out.append(ref.step(images, labels))
+        if compare_flips:
+            flips.per_step.append(step_flips(step, relu_flips(refs[0].preactivations, refs[1].preactivations)))
+    runs = []
+    for i, ref in enumerate(refs):
+        name = GOLDEN if dtypes[i] == "float64" else F32_REFERENCE
+        final = ref.weights() if steps else None
+        loss, grads = loss_grads[i]
+        runs.append(Run(name, dtypes[i], logits[i], loss, grads, losses[i], final, 0.0, preactivations[i]))
+    del refs
+    gc.collect()
+    for run in runs:
+        run.seconds = time.perf_counter() - start
+    return runs, (flips if compare_flips else None)
+
+
+# ------------------------------------------------------------------------ framework runs
+def make_batches(config: AlexNetConfig, batch: int, count: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """`count` seeded batches of standard-normal NHWC images (float32 values, so float32
+    and float64 models see identical inputs) and integer labels."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        images = rng.standard_normal((batch, config.height, config.width, config.in_channels)).astype(np.float32)
+        out.append((images, rng.integers(0, config.num_classes, size=batch)))
+    return out
+
+
+def run_model(model, weights, batches, steps: int, name: str | None = None, base: Run | None = None) -> Run:
+    """Drive any impls.AlexNet (or a subclass) through the parity inputs: logits and
+    gradients on batch 0 at `weights`, then `steps` SGD steps. With `base` (the golden of a
+    float64 run) gradients and weights are kept compact as they arrive (see Run.compact)."""
+    start = time.perf_counter()
+    model.set_weights(weights)  # also zeroes the momentum
+    images, labels = batches[0]
+    logits = np.array(model.predict(images), copy=True)
+    loss, grads = model.loss_and_grads(images, labels)
+    if base is not None:
+        grads = _delta(grads, base.grads)
+    step_losses = [float(model.train_step(x, y)) for x, y in batches[:steps]]
+    final = model.get_weights() if steps else None
+    if base is not None:
+        final = _delta(final, base.weights)
+    run = Run(name or model.framework, model.config.dtype, logits, float(loss), grads, step_losses, final)
+    run.base, run.seconds = base, time.perf_counter() - start
+    return run
+
+
+def compare(a: Run, b: Run, tier: int, variant: str, size: str, quantities=QUANTITIES) -> list[Check]:
+    """Every error of `a` against `b` (the scale) under tier `tier`'s metrics and bounds."""
+    rows = []
+
+    def add(quantity, tensor, step, x, y, note=""):
+        metric, bound = TOLERANCES[tier][quantity]
+        rows.append(
+            Check(
+                tier, variant, size, quantity, a.name, b.name, tensor, step, metric, METRICS[metric](x, y), bound, note
+            )
+        )
+
+    if "logits" in quantities:
+        add("logits", "logits", None, a.logits, b.logits)
+    if "loss" in quantities:
+        add("loss", "loss", None, a.loss, b.loss)
+    if "grads" in quantities:
+        for name in b.grads:
+            add("grads", name, None, a.grad(name), b.grad(name))
+    if "step_loss" in quantities:
+        for step, (x, y) in enumerate(zip(a.step_losses, b.step_losses, strict=False), start=1):
+            add("step_loss", "loss", step, x, y)
+    if "weights" in quantities and a.weights is not None and b.weights is not None:
+        steps = min(len(a.step_losses), len(b.step_losses))
+        for name in b.weights:
+            add("weights", name, steps, a.weight(name), b.weight(name))
+    return rows
+
+
+def select_frameworks(frameworks=None) -> tuple[list[str], dict[str, str]]:
+    """(usable frameworks, {skipped framework: why}); an unknown name is a ConfigError."""
+    import impls
+
+    names = impls.names() if frameworks is None else list(frameworks)
+    usable, skipped = [], {}
+    for name in names:
+        reason = impls.unavailable_reason(name)  # raises ConfigError for an unknown name
+        if reason:
+            skipped[name] = reason
+        else:
+            usable.append(name)
+    return usable, skipped
+
+
+def small_config(variant: str, dtype: str = "float64") -> AlexNetConfig:
+    return tiny_config(variant, dtype=dtype)
+
+
+def full_config(variant: str, dtype: str = "float32") -> AlexNetConfig:
+    """Full size: 224x224 (torchvision) or 227x227 (paper), 1000 classes, dropout off."""
+    return AlexNetConfig(variant=variant, dropout=0.0, dtype=dtype)
+
+
+def size_label(config: AlexNetConfig) -> str:
+    """ "small" (small_config), "full" (full_config), else "HxW" (dtype ignored)."""
+    config = config.replace(dtype="float64")
+    if config == small_config(config.variant):
+        return "small"
+    if config == full_config(config.variant, "float64"):
+        return "full"
+    return f"{config.height}x{config.width}"
+
+
+def _check_config(config: AlexNetConfig) -> None:
+    if config.dropout != 0.0:
+        raise ConfigError(
+            f"parity needs dropout off (dropout masks cannot match across frameworks); got dropout={config.dropout}"
+        )
+
+
+@dataclass
+class Inputs:
+    """The shared inputs of one variant/config: weights, batches, optimizer, and (computed
+    once, on demand) the golden, the float32 reference and the ReLU sign flips between them."""
+
+    config: AlexNetConfig  # dtype ignored: each run sets its own
+    weights: dict[str, np.ndarray]
+    batches: list[tuple[np.ndarray, np.ndarray]]
+    optimizer: SGDConfig
+    steps: int
+    golden: Run | None = None
+    f32_reference: Run | None = None
+    flips: FlipReport | None = None
+
+    def ensure_references(self, float32: bool = True) -> Run:
+        """The golden (and with `float32`, the float32 reference trained in lockstep with it)."""
+        if self.golden is None or (float32 and (self.f32_reference is None or not self.f32_reference.grads)):
+            dtypes = ("float64", "float32") if float32 else ("float64",)
+            runs, self.flips = reference_runs(
+                self.config, self.weights, self.batches, self.optimizer, self.steps, dtypes, record=float32
+            )
+            self.golden = runs[0]
+            self.f32_reference = runs[1] if float32 else None
+        return self.golden
+
+
+def make_inputs(
+    config: AlexNetConfig, steps: int = 20, batch: int = 4, seed: int = 0, optimizer: SGDConfig | None = None
+) -> Inputs:
+    """Canonical weights (impls.init_weights(seed), rounded to float32 so float32 and float64
+    models start from the same values) and max(steps, 1) seeded batches."""
+    from impls.weights import init_weights
+
+    _check_config(config)
+    if steps < 0 or batch < 1:
+        raise ConfigError(f"steps must be >= 0 and batch >= 1, got steps={steps}, batch={batch}")
+    weights = init_weights(config, seed=seed, dtype=np.float32)
+    batches = make_batches(config, batch, max(steps, 1), seed=seed)
+    return Inputs(config, weights, batches, optimizer or PARITY_SGD, steps)
+
+
+def all_pairs(golden: Run, runs: dict[str, Run], tier, variant, size, quantities=QUANTITIES) -> list[Check]:
+    rows = []
+    for name in runs:
+        rows += compare(runs[name], golden, tier, variant, size, quantities)
+    for x, y in itertools.combinations(runs, 2):
+        rows += compare(runs[x], runs[y], tier, variant, size, quantities)
+    return rows

@@ -1,0 +1,91 @@
+"""The whole parity run of `alexbench parity`: for each variant, tiers 1 and 2 on the small
+config (and tiers 3 and 4 for the execution modes), then logits at full size; the tables are
+printed as each part finishes, and everything is collected for the document."""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import asdict, dataclass, field
+
+from harness.parity.document import format_table
+from harness.parity.flips import FlipReport, describe_flips
+from harness.parity.metrics import F32_REFERENCE, TIER_TITLES, Check
+from harness.parity.runs import full_config, make_inputs, small_config
+from harness.parity.tiers import full_size, mode_tiers, tier1, tier2
+from impls.config import AlexNetConfig, SGDConfig
+
+
+@dataclass
+class Suite:
+    """What to check (from the command line) and, once run, everything that was found."""
+
+    variants: list[str]
+    frameworks: list[str]
+    size: str  # small, full or both
+    steps: int
+    batch: int
+    seed: int
+    optimizer: SGDConfig
+    device: str
+    modes: dict[str, list[str]] | None  # None: every non-default mode; {}: none
+    rows: list[Check] = field(default_factory=list)
+    flips: dict[str, FlipReport] = field(default_factory=dict)
+    configs: dict[str, dict] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    mode_skips: dict[str, str] = field(default_factory=dict)
+
+    def run(self) -> Suite:
+        for variant in self.variants:
+            if self.size in ("small", "both"):
+                self._timed(f"{variant}/small", self.small, variant)
+            if self.size in ("full", "both"):
+                self._timed(f"{variant}/full", self.full, variant)
+            print()
+        return self
+
+    def _timed(self, key: str, part, variant: str) -> None:
+        start = time.perf_counter()
+        part(variant)
+        gc.collect()
+        self.timings[key] = round(time.perf_counter() - start, 2)
+
+    def small(self, variant: str) -> None:
+        inputs = make_inputs(small_config(variant), self.steps, self.batch, self.seed, self.optimizer)
+        self.configs[f"{variant}/small"] = asdict(inputs.config)
+        inputs.ensure_references(float32=True)  # golden + float32 reference, in lockstep
+        # tier 2 first: it frees the float32 reference before tier 1's float64 models come
+        two, flips = tier2(variant, frameworks=self.frameworks, device=self.device, inputs=inputs)
+        self.flips[variant] = flips
+        one = tier1(variant, frameworks=self.frameworks, device=self.device, inputs=inputs)
+        print(format_table(one, self.title(1, variant, inputs.config)))
+        print(format_table(two, self.title(2, variant, inputs.config)))
+        print(f"  {F32_REFERENCE} vs float64, batch 0 at the initial weights: {describe_flips(flips.initial)}")
+        print(f"  {F32_REFERENCE} vs float64 along the trajectory: {flips.describe_trajectory()}")
+        self.rows += one + two
+        if self.modes != {}:
+            more, skips = mode_tiers(variant, self.frameworks, self.device, inputs, self.modes)
+            for tier in (3, 4):
+                print(format_table([r for r in more if r.tier == tier], self.title(tier, variant, inputs.config)))
+            for label, why in skips.items():
+                print(f"  {label}: skipped: {why}")
+                self.mode_skips[f"{variant}/{label}"] = why
+            self.rows += more
+
+    def full(self, variant: str) -> None:
+        config = full_config(variant)
+        self.configs[f"{variant}/full"] = asdict(config)
+        rows = full_size(variant, self.frameworks, self.batch, self.seed, self.device)
+        h, w = config.image_size
+        for tier, kind in ((1, "tier 1, float64"), (2, "tier 2, float32 vs the float64 golden")):
+            title = f"full size, logits only, {kind}: {variant} {h}x{w}, {config.num_classes} classes"
+            print(format_table([r for r in rows if r.tier == tier], f"{title}, batch {self.batch}"))
+        self.rows += rows
+
+    def title(self, tier: int, variant: str, config: AlexNetConfig) -> str:
+        h, w = config.image_size
+        opt = self.optimizer
+        return (
+            f"{TIER_TITLES[tier]}: {variant} {h}x{w}, {config.num_classes} classes, batch {self.batch}, "
+            f"{self.steps} SGD steps (lr {opt.lr}, momentum {opt.momentum}, weight decay {opt.weight_decay})"
+        )

@@ -1,0 +1,152 @@
+"""The float64 golden of `alexbench parity`: torchvision's AlexNet and the paper's, written
+out in plain torch.nn (torchvision is not a dependency), trained with torch.optim.SGD.
+
+Independent of impls on purpose: a port is checked against torch's own layers and
+optimizer, not against our written-out update rule.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from impls.config import AlexNetConfig, SGDConfig
+from impls.errors import ConfigError
+
+
+def plain_torchvision_alexnet(num_classes: int, in_channels: int = 3, dropout: float = 0.5):
+    """torchvision.models.AlexNet, written out with torch.nn (torchvision is not a dependency)."""
+    import torch
+    from torch import nn
+
+    class AlexNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(
+                nn.Conv2d(in_channels, 64, kernel_size=11, stride=4, padding=2), nn.ReLU(),
+                nn.MaxPool2d(kernel_size=3, stride=2),
+                nn.Conv2d(64, 192, kernel_size=5, padding=2), nn.ReLU(),
+                nn.MaxPool2d(kernel_size=3, stride=2),
+                nn.Conv2d(192, 384, kernel_size=3, padding=1), nn.ReLU(),
+                nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(),
+                nn.Conv2d(256, 256, kernel_size=3, padding=1), nn.ReLU(),
+                nn.MaxPool2d(kernel_size=3, stride=2),
+            )  # fmt: skip
+            self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
+            self.classifier = nn.Sequential(
+                nn.Dropout(p=dropout), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(),
+                nn.Dropout(p=dropout), nn.Linear(4096, 4096), nn.ReLU(),
+                nn.Linear(4096, num_classes),
+            )  # fmt: skip
+
+        def forward(self, x):
+            return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+    return AlexNet()
+
+
+def plain_paper_alexnet(num_classes: int, in_channels: int = 3, dropout: float = 0.5):
+    """Krizhevsky et al. 2012: LRN (k=2, n=5, alpha=1e-4, beta=0.75) after conv1 and conv2,
+    groups=2 in conv2/4/5, no padding in conv1; torchvision's classifier."""
+    from torch import nn
+
+    lrn = lambda: nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)  # noqa: E731  torch divides alpha by 5
+    net = plain_torchvision_alexnet(num_classes, in_channels, dropout=dropout)
+    net.features = nn.Sequential(
+        nn.Conv2d(in_channels, 96, 11, stride=4), nn.ReLU(), lrn(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(96, 256, 5, padding=2, groups=2), nn.ReLU(), lrn(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 384, 3, padding=1, groups=2), nn.ReLU(),
+        nn.Conv2d(384, 256, 3, padding=1, groups=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+    )  # fmt: skip
+    return net
+
+
+def reference(config: AlexNetConfig, weights: dict[str, np.ndarray] | None = None, dtype: str = "float64"):
+    """The plain torch.nn AlexNet of `config.variant` in `dtype` (float64 by default, whatever
+    config.dtype says), holding `weights` (default: impls.init_weights(config))."""
+    import torch
+
+    from impls.weights import init_weights
+
+    build = plain_paper_alexnet if config.variant == "paper" else plain_torchvision_alexnet
+    net = build(config.num_classes, config.in_channels, dropout=config.dropout)
+    torch_dtype = {"float32": torch.float32, "float64": torch.float64}[dtype]
+    net = net.to(torch_dtype)
+    weights = init_weights(config) if weights is None else weights
+    net.load_state_dict({k: torch.from_numpy(np.asarray(v, dtype=np.dtype(dtype))) for k, v in weights.items()})
+    return net
+
+
+class ReferenceNet:
+    """One plain torch.nn network with torch.optim.SGD, optionally recording every ReLU's
+    input (pre-activation) of the last forward pass."""
+
+    def __init__(self, config, weights, optimizer: SGDConfig, dtype: str, record: bool) -> None:
+        import torch
+        from torch import nn
+
+        self.torch, self.nn, self.np_dtype = torch, nn, np.dtype(dtype)
+        self.net = reference(config, weights, dtype)
+        self.sgd = torch.optim.SGD(
+            self.net.parameters(), lr=optimizer.lr, momentum=optimizer.momentum, weight_decay=optimizer.weight_decay
+        )
+        self.preactivations: dict[str, np.ndarray] = {}
+        if record:
+            for name, module in self.net.named_modules():
+                if isinstance(module, nn.ReLU):
+                    module.register_forward_pre_hook(self._recorder(name))
+        self.net.train()  # dropout is 0 in parity configs: train and eval mode are the same function
+
+    def _recorder(self, name):
+        def hook(module, inputs):
+            self.preactivations[name] = inputs[0].detach().numpy().copy()
+
+        return hook
+
+    def _tensors(self, images, labels=None):
+        x = self.torch.from_numpy(np.ascontiguousarray(images.astype(self.np_dtype).transpose(0, 3, 1, 2)))
+        return x, (None if labels is None else self.torch.from_numpy(np.asarray(labels, np.int64)))
+
+    def logits(self, images) -> np.ndarray:
+        self.net.eval()
+        with self.torch.no_grad():
+            out = self.net(self._tensors(images)[0]).numpy().copy()
+        self.net.train()
+        return out
+
+    def loss_and_grads(self, images, labels) -> tuple[float, dict[str, np.ndarray]]:
+        x, y = self._tensors(images, labels)
+        self.sgd.zero_grad()
+        loss = self.nn.functional.cross_entropy(self.net(x), y)  # mean over the batch
+        loss.backward()
+        return loss.item(), {n: p.grad.detach().numpy().copy() for n, p in self.net.named_parameters()}
+
+    def step(self, images, labels) -> float:
+        x, y = self._tensors(images, labels)
+        self.sgd.zero_grad(set_to_none=False)  # reuse the gradient buffers (no 0.5 GB allocation per step)
+        loss = self.nn.functional.cross_entropy(self.net(x), y)
+        loss.backward()
+        self.sgd.step()
+        return loss.item()
+
+    def weights(self) -> dict[str, np.ndarray]:
+        return {n: p.detach().numpy().copy() for n, p in self.net.named_parameters()}
+
+
+def versions() -> dict[str, str]:
+    """The golden's framework and its version ({} when torch is not installed)."""
+    try:
+        import torch
+    except ImportError:
+        return {}
+    return {"torch": torch.__version__}
+
+
+def require() -> None:
+    """Raise ConfigError with the install command when the golden cannot be built here."""
+    try:
+        import torch  # noqa: F401
+    except ImportError as error:
+        raise ConfigError(
+            "parity's float64 golden is a plain torch.nn network: install torch (pip install 'alexbench[torch]')"
+        ) from error

@@ -1,0 +1,188 @@
+"""Selection: which record the report shows for each framework x device x measurement (the
+latest, or the failure that replaced it, or why there is none), and ranks with ties."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from harness import stats
+from harness.report.entries import Entry, missing
+
+THROUGHPUT_MEASUREMENTS = ("train/compute_only", "train/end_to_end", "inference/compute_only", "inference/end_to_end")
+MEASUREMENT_TITLES = {
+    "train/compute_only": "Training, compute only",
+    "train/end_to_end": "Training, end to end",
+    "inference/compute_only": "Inference, compute only",
+    "inference/end_to_end": "Inference, end to end",
+}
+
+
+@dataclass
+class Cell:
+    """What the report shows for one framework x device x measurement: the latest record,
+    or the failure that replaced it, or why there is none."""
+
+    kind: str
+    framework: str
+    device: str
+    measurement: str
+    entry: Entry | None = None
+    failure: Entry | None = None
+    absent: str | None = None
+
+    def why(self) -> str:
+        if self.failure is not None:
+            f = self.failure
+            error = " ".join(str(f.error or "no error text").split())
+            if error.startswith("skipped"):
+                return f"{f.framework} on {f.device.upper()}: {error}"
+            return f"{f.framework} on {f.device.upper()}: {f.measurement} failed in run {f.run_id}: {error}"
+        return self.absent or "no record"
+
+    def metric(self, name: str):
+        return None if self.entry is None else self.entry.metrics.get(name)
+
+
+def device_key(device: str) -> tuple[int, str]:
+    return ({"cpu": 0, "gpu": 1}.get(device, 2), device)
+
+
+def measurement_key(measurement: str) -> tuple[int, str]:
+    if measurement in THROUGHPUT_MEASUREMENTS:
+        return (THROUGHPUT_MEASUREMENTS.index(measurement), measurement)
+    return (len(THROUGHPUT_MEASUREMENTS), measurement)
+
+
+def _covers(failure_measurement: str, kind: str, measurement: str) -> bool:
+    """Does a failure record (of this measurement) stand for the cell (kind, measurement)?"""
+    if failure_measurement in ("setup", measurement):
+        return True
+    return (kind, failure_measurement) in (("throughput", "throughput"), ("train", "train"), ("parity", "parity"))
+
+
+class Selection:
+    """The records the report shows: per framework x device x measurement, the latest."""
+
+    def __init__(self, entries: Sequence[Entry], run_id: str | None = None) -> None:
+        from impls.errors import ConfigError
+
+        if run_id is not None:
+            runs = sorted({e.run_id for e in entries})
+            entries = [e for e in entries if e.run_id == run_id]
+            if not entries:
+                raise ConfigError(f"no records of run {run_id!r}; runs found: {', '.join(runs) or 'none'}")
+        self.entries = sorted(entries, key=lambda e: e.order)
+        self.run_filter = run_id
+        self.frameworks = sorted({e.framework for e in self.entries})
+        self.devices = sorted({e.device for e in self.entries}, key=device_key)
+        present = {e.measurement for e in self.entries if e.kind == "throughput"}
+        self.throughput_measurements = sorted(set(THROUGHPUT_MEASUREMENTS) | present, key=measurement_key)
+        self.parity_checks = sorted(
+            {(e.device, e.measurement) for e in self.entries if e.kind == "parity"},
+            key=lambda dm: (device_key(dm[0]), dm[1]),
+        )
+        self.cells: dict[tuple[str, str, str, str], Cell] = {}
+        for framework in self.frameworks:
+            for device in self.devices:
+                self._resolve("train", framework, device, "accuracy")
+                for measurement in self.throughput_measurements:
+                    self._resolve("throughput", framework, device, measurement)
+            for device, measurement in self.parity_checks:
+                self._resolve("parity", framework, device, measurement)
+
+    def _resolve(self, kind: str, framework: str, device: str, measurement: str) -> None:
+        candidates = [
+            e
+            for e in self.entries
+            if e.framework == framework
+            and e.device == device
+            and (
+                (e.kind == kind and e.measurement == measurement)
+                or (e.kind == "failure" and _covers(e.measurement, kind, measurement))
+            )
+        ]
+        # the default mode's figures (default when measured), else whatever mode was measured
+        in_default = [
+            e for e in candidates if (e.mode is None and e.kind == "failure") or e.exec_mode == e.default_mode
+        ]
+        candidates = in_default or candidates
+        cell = Cell(kind, framework, device, measurement)
+        if candidates:
+            latest = candidates[-1]  # entries are sorted oldest first
+            if latest.kind == "failure":
+                cell.failure = latest
+            else:
+                cell.entry = latest
+        elif not any(e.device == device for e in self.entries if e.framework == framework):
+            cell.absent = f"{framework} has no record on {device.upper()} in these results"
+        else:
+            what = {"train": "accuracy (training)", "throughput": f"{measurement} throughput"}.get(kind, measurement)
+            cell.absent = f"no {what} record for {framework} on {device.upper()}"
+        self.cells[(kind, framework, device, measurement)] = cell
+
+    def mode_entries(self) -> dict[tuple[str, str, str, str], Entry]:
+        """(device, framework, mode, measurement) -> the latest throughput record, every mode."""
+        latest: dict[tuple[str, str, str, str], Entry] = {}
+        for e in self.entries:  # oldest first: later records replace earlier ones
+            if e.kind == "throughput" and e.exec_mode:
+                latest[(e.device, e.framework, e.exec_mode, e.measurement)] = e
+        return latest
+
+    def cell(self, kind: str, framework: str, device: str, measurement: str) -> Cell:
+        key = (kind, framework, device, measurement)
+        if key not in self.cells:
+            if device not in self.devices and device == "gpu":
+                absent = "no GPU record: nothing in these results ran on a GPU"
+            else:
+                absent = f"no record for {framework} on {device.upper()}"
+            return Cell(kind, framework, device, measurement, absent=absent)
+        return self.cells[key]
+
+    def shown(self) -> list[Entry]:
+        """Every record that some cell shows (successes and failures), oldest first."""
+        chosen = {id(c.entry or c.failure): (c.entry or c.failure) for c in self.cells.values() if c.entry or c.failure}
+        return sorted(chosen.values(), key=lambda e: e.order)
+
+    def runs(self) -> list[str]:
+        return sorted({e.run_id for e in self.shown()})
+
+    def ranks(self, device: str, measurement: str) -> dict[str, tuple[str, bool]]:
+        """framework -> (rank text, tie caused by a missing CI) among the frameworks on one
+        device: sorted by median images/s; a leader and every later framework whose CI
+        overlaps the leader's share the leader's rank, marked as a tie within noise."""
+        rows = []
+        for framework in self.frameworks:
+            cell = self.cell("throughput", framework, device, measurement)
+            rate = cell.metric("images_per_s")
+            if rate is not None:
+                ci = (cell.metric("images_per_s_ci95_low"), cell.metric("images_per_s_ci95_high"))
+                rows.append((-float(rate), framework, ci))
+        rows.sort()
+        out: dict[str, tuple[str, bool]] = {}
+        position = 0
+        remaining = rows
+        while remaining:
+            leader, rest = remaining[0], remaining[1:]
+            group = [leader] + [r for r in rest if stats.overlaps(leader[2], r[2])]
+            remaining = [r for r in rest if r not in group]
+            rank = position + 1
+            for member in group:
+                no_ci = None in member[2] or None in leader[2]
+                text = f"{rank}, tie (within noise)" if len(group) > 1 else str(rank)
+                out[member[1]] = (text, len(group) > 1 and no_ci)
+            position += len(group)
+        return out
+
+
+def peak_gflops(entry: Entry | None) -> float | None:
+    """The machine's measured peak GFLOP/s for this record's device: the record's metric
+    `peak_gflops`, else the environment's `peak_gflops` (a number, or one per device)."""
+    if entry is None:
+        return None
+    value = entry.metrics.get("peak_gflops")
+    if value is None:
+        value = entry.environment.get("peak_gflops")
+        if isinstance(value, dict):
+            value = value.get(entry.device)
+    return None if missing(value) else float(value)

@@ -1,0 +1,200 @@
+"""Training and evaluation: train one framework on a dataset, evaluating top-1 / top-5 and
+the loss on the test split after every epoch (used by `alexbench train` and `alexbench run`).
+
+Every framework gets the same seed, weights, batches, augmentation and hyperparameters.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from harness import data as data_module
+from impls.config import AlexNetConfig, SGDConfig
+from impls.errors import DataError
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    epochs: int = 2
+    batch_size: int = 64
+    image_size: int = 64
+    train_subset: int | None = 10000  # None: the whole training split
+    test_subset: int | None = None
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    dropout: float = 0.5
+    augment: bool = True
+    seed: int = 0
+    variant: str = "torchvision"
+    in_channels: int = 3
+    mode: str | None = None  # execution mode (impls.modes); None: the framework's default
+
+
+@dataclass
+class EpochResult:
+    epoch: int
+    train_loss: float
+    test_loss: float
+    test_top1: float
+    test_top5: float
+    seconds: float
+
+
+@dataclass
+class TrainResult:
+    framework: str
+    device: str
+    settings: dict
+    dataset: str
+    notes: list[str]
+    epochs: list[EpochResult] = field(default_factory=list)
+    diverged: bool = False
+
+    @property
+    def final(self) -> EpochResult | None:
+        return self.epochs[-1] if self.epochs else None
+
+
+def topk_correct(logits: np.ndarray, labels: np.ndarray, k: int) -> int:
+    k = min(k, logits.shape[1])
+    top = np.argpartition(-logits, k - 1, axis=1)[:, :k]
+    return int((top == labels[:, None]).any(axis=1).sum())
+
+
+def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-log_probs[np.arange(len(labels)), labels].mean())
+
+
+def evaluate(model, dataset, preprocess, batch_size: int, bar=None, progress=None) -> dict[str, float]:
+    """Top-1, top-5 and mean loss over `dataset` (eval mode, no augmentation)."""
+    correct1 = correct5 = 0
+    loss_sum = 0.0
+    for images, labels in data_module.batches(dataset, batch_size, preprocess, shuffle=False):
+        logits = model.predict(images).astype(np.float64)
+        correct1 += topk_correct(logits, labels, 1)
+        correct5 += topk_correct(logits, labels, 5)
+        loss_sum += cross_entropy(logits, labels) * len(labels)
+        if bar is not None:
+            bar.update(len(labels))
+        if progress is not None:
+            progress(len(labels))
+    n = len(dataset)
+    return {"top1": correct1 / n, "top5": correct5 / n, "loss": loss_sum / n}
+
+
+def load_data(settings: TrainSettings, data_dir=None, dataset: str = "fashion-mnist", strict: bool = False):
+    """(train, test) Datasets for the settings; image folders are split 80/20 by seed."""
+    if dataset == "fashion-mnist":
+        train = data_module.load_fashion_mnist("train", data_dir)
+        test = data_module.load_fashion_mnist("test", data_dir)
+    elif dataset == "folder":
+        if not data_dir:
+            raise DataError("--dataset folder needs --data-dir pointing at a folder with one subfolder per class")
+        full = data_module.load_image_folder(data_dir, size=(settings.image_size, settings.image_size), strict=strict)
+        order = np.random.default_rng(settings.seed).permutation(len(full))
+        cut = int(len(full) * 0.8)
+        pick = lambda idx, tag: data_module.Dataset(  # noqa: E731
+            f"{full.name}/{tag}", full.images[np.sort(idx)], full.labels[np.sort(idx)], full.classes, full.notes
+        )
+        train, test = pick(order[:cut], "train"), pick(order[cut:], "test")
+    else:
+        raise DataError(f"unknown dataset {dataset!r}; use 'fashion-mnist' or 'folder'")
+    return train.subset(settings.train_subset, settings.seed), test.subset(settings.test_subset, settings.seed)
+
+
+def model_config(settings: TrainSettings, num_classes: int, dtype: str = "float32") -> AlexNetConfig:
+    size = settings.image_size
+    return AlexNetConfig(
+        variant=settings.variant,
+        num_classes=num_classes,
+        image_size=(size, size),
+        in_channels=settings.in_channels,
+        dropout=settings.dropout,
+        dtype=dtype,
+    )
+
+
+def train_and_evaluate(
+    framework: str,
+    settings: TrainSettings,
+    train_set,
+    test_set,
+    device: str = "cpu",
+    show_progress: bool = True,
+    on_epoch=None,
+    progress=None,
+) -> TrainResult:
+    """Train `framework` for settings.epochs, evaluating after each epoch.
+
+    Stops early, marking the result diverged, if the loss becomes NaN or inf.
+    progress(n), if given, is called with the number of images after each batch.
+    """
+    from tqdm.auto import tqdm
+
+    import impls
+
+    config = model_config(settings, train_set.num_classes)
+    optimizer = SGDConfig(settings.lr, settings.momentum, settings.weight_decay)
+    model = impls.create(framework, config, device=device, optimizer=optimizer, seed=settings.seed, mode=settings.mode)
+    preprocess = data_module.Preprocess.for_dataset(train_set, config.image_size, config.in_channels)
+    augment = data_module.Augment() if settings.augment else None
+    result = TrainResult(framework, device, asdict(settings), train_set.name, list(train_set.notes))
+    for epoch in range(settings.epochs):
+        start = time.perf_counter()
+        losses = []
+        bar = tqdm(
+            total=len(train_set), desc=f"{framework} epoch {epoch + 1}/{settings.epochs}", unit="img",
+            disable=None if show_progress else True, leave=False,
+        )  # fmt: skip
+        for images, labels in data_module.batches(
+            train_set, settings.batch_size, preprocess, settings.seed, epoch, augment=augment
+        ):
+            loss = model.train_step(images, labels)
+            if not math.isfinite(loss):
+                bar.close()
+                result.diverged = True
+                result.notes.append(
+                    f"loss became {loss} at epoch {epoch + 1}, step {len(losses) + 1}; training stopped"
+                )
+                return result
+            losses.append(loss)
+            bar.update(len(labels))
+            if progress is not None:
+                progress(len(labels))
+            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+        bar.close()
+        bar = tqdm(
+            total=len(test_set),
+            desc=f"{framework} evaluate",
+            unit="img",
+            disable=None if show_progress else True,
+            leave=False,
+        )
+        metrics = evaluate(model, test_set, preprocess, max(settings.batch_size, 128), bar, progress)
+        bar.close()
+        result.epochs.append(
+            EpochResult(
+                epoch=epoch + 1,
+                train_loss=float(np.mean(losses)),
+                test_loss=metrics["loss"],
+                test_top1=metrics["top1"],
+                test_top5=metrics["top5"],
+                seconds=time.perf_counter() - start,
+            )
+        )
+        if not math.isfinite(metrics["loss"]):
+            result.diverged = True
+            result.notes.append(
+                f"loss became {metrics['loss']} on the test split after epoch {epoch + 1}; training stopped"
+            )
+            return result
+        if on_epoch is not None:
+            on_epoch(result)
+    return result

@@ -1,0 +1,107 @@
+"""`alexbench run` end to end on tiny settings, its records, and its failure handling."""
+
+import json
+
+import pandas as pd
+import pytest
+
+import impls
+from harness import results
+from harness.cli import main
+from impls.modes import DEFAULT_MODE
+from tests import fault_workers
+from tests.conftest import require
+
+TINY_RUN = [
+    "run", "--devices", "cpu", "--epochs", "1", "--train-subset", "40", "--train-image-size", "63",
+    "--image-size", "67", "--batch-size", "2", "--repeats", "3", "--train-steps", "2", "--inference-steps", "2",
+    "--warmup", "1",
+]  # fmt: skip
+
+
+def test_record_round_trips_and_pandas_reads_it(tmp_path):
+    record = results.Record(
+        "throughput", "torch", "cpu", "train/compute_only", "r1", batch_size=32, image_size=[224, 224],
+        metrics={"images_per_s": 40.5, "joules_per_image": None, "nan": float("nan")}, samples=[0.1, 0.2],
+    )  # fmt: skip
+    path = results.write(tmp_path, record, {"cpu_model": "x"})
+    again, environment = results.read(path)
+    assert again.metrics["images_per_s"] == 40.5 and again.metrics["nan"] is None  # NaN stored as null
+    assert again.samples == [0.1, 0.2] and environment == {"cpu_model": "x"}
+    assert json.loads(path.read_text())["version"] == results.VERSION
+    frame = results.load(tmp_path)
+    assert isinstance(frame, pd.DataFrame) and frame.loc[0, "images_per_s"] == 40.5
+
+
+def test_corrupt_record_is_skipped_with_a_warning(tmp_path):
+    results.write(tmp_path, results.Record("failure", "jax", "cpu", "setup", "r", error="x"), {})
+    (tmp_path / "broken.json").write_text('{"schema": "alexbench.rec')
+    with pytest.warns(UserWarning, match="skipping .*broken.json"):
+        frame = results.load(tmp_path)
+    assert len(frame) == 1
+
+
+def test_tiny_run_records_every_framework(tmp_path, mini_fashion, capsys):
+    installed = impls.available()
+    code = main([*TINY_RUN, "--out", str(tmp_path), "--run-id", "tiny", "--data-dir", str(mini_fashion)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    frame = results.load(tmp_path)
+    for framework in installed:
+        rows = frame[frame.framework == framework]
+        train = rows[rows.kind == "train"].iloc[0]
+        assert 0 <= train.top1 <= 1 and 0 <= train.top5 <= 1 and train.top5 >= train.top1
+        bench = rows[rows.kind == "throughput"]
+        assert sorted(bench.measurement) == sorted(
+            f"{p}/{m}" for p in ("train", "inference") for m in ("compute_only", "end_to_end")
+        )
+        for _, row in bench.iterrows():
+            assert len(row.samples) == row.steps == 6
+            assert row.images_per_s > 0 and pd.notna(row.images_per_s_ci95_low)  # spread, not one number
+            assert row.images_per_s_ci95_low <= row.images_per_s <= row.images_per_s_ci95_high
+            assert row.warmup_first_seconds > 0 and row.achieved_gflops > 0 and row.peak_rss_bytes > 2**20
+            env = row.environment
+            assert env["versions"] and env["cpu_model"] and env["settings"]["threads"] >= 1
+            assert env["modes"]["default"] == DEFAULT_MODE[framework] == row["mode"]  # the report reads this
+            assert "hostname" not in json.dumps(env).lower()
+    assert "throughput" in out and "top-1" in out
+
+
+def test_a_crashing_framework_is_recorded_and_the_others_finish(tmp_path, mini_fashion, monkeypatch):
+    frameworks = [f for f in impls.available() if f != "keras"][:2]  # two light ones suffice
+    if len(frameworks) < 2:
+        pytest.skip("needs two installed frameworks")
+    victim, survivor = frameworks
+    fault_workers.use(monkeypatch, "CrashOnHello", framework=victim)
+    args = [*TINY_RUN, "--skip-throughput", "--frameworks", ",".join(frameworks), "--out", str(tmp_path),
+            "--run-id", "crash", "--data-dir", str(mini_fashion)]  # fmt: skip
+    assert main(args) == 1
+    frame = results.load(tmp_path)
+    failure = frame[(frame.kind == "failure") & (frame.framework == victim)].iloc[0]
+    assert "died (exit code 3)" in failure.error
+    assert len(frame[(frame.kind == "train") & (frame.framework == survivor)]) == 1
+
+
+def test_resume_skips_what_is_recorded(tmp_path, mini_fashion, capsys):
+    args = [*TINY_RUN, "--skip-throughput", "--frameworks", "torch", "--out", str(tmp_path), "--run-id", "r",
+            "--data-dir", str(mini_fashion)]  # fmt: skip
+    assert main(args) == 0
+    record = tmp_path / "runs" / "r" / f"train-torch-cpu-accuracy-{DEFAULT_MODE['torch']}.json"  # key names the mode
+    before = record.read_bytes()
+    assert main([*args, "--resume"]) == 0
+    assert "already recorded (--resume)" in capsys.readouterr().out
+    assert record.read_bytes() == before
+
+
+def test_gpu_requested_without_gpu_is_a_clear_failure_record(tmp_path, mini_fashion):
+    require("torch")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    args = [*TINY_RUN, "--skip-throughput", "--frameworks", "torch", "--devices", "gpu", "--out", str(tmp_path),
+            "--run-id", "g", "--data-dir", str(mini_fashion)]  # fmt: skip
+    with pytest.raises(Exception, match="nothing to run"):
+        main(["--debug", *args])
+    frame = results.load(tmp_path)
+    assert "no GPU found by torch" in frame.iloc[0].error

@@ -1,0 +1,117 @@
+"""harness.reference.rawloops: the plain per-framework loops that the harness is benchmarked against.
+
+Small on purpose (67x67 images, batch 2, no dropout): these check that every loop builds,
+trains (the loss goes down), predicts, and rejects what it does not support, not speed.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import pytest
+
+from harness.reference import rawloops
+from tests.conftest import ROOT, require
+
+SIZE, BATCH = 67, 2  # 67: the last feature map is 1x1, so the 6x6 pooling path runs
+FAST_CASES = [
+    (framework, mode)
+    for framework, modes in rawloops.MODES.items()
+    for mode in modes
+    # torch/compile: inductor takes minutes on 2 cores (the slow test below);
+    # jax/jit: checked by test_jax_loop_and_its_no_optax_fallback_agree, which needs its losses.
+    if (framework, mode) not in (("torch", "compile"), ("jax", "jit"))
+]
+
+
+def check_loop(framework: str, mode: str) -> list[float]:
+    """Build, then: a step, predict, three more steps. Returns the four losses."""
+    require(framework)
+    loop = rawloops.build(framework, mode, batch_size=BATCH, image_size=SIZE, dropout=0.0)
+    assert (loop.framework, loop.mode) == (framework, mode)
+    if framework == "keras":  # bf16 sets the mixed policy for its own layers only
+        import keras
+
+        assert keras.config.dtype_policy().name == "float32"
+    first = loop.train_step()
+    assert loop.predict() is None  # eval mode in between must not break the training steps
+    losses = [first] + [loop.train_step() for _ in range(3)]
+    assert all(type(loss) is float and math.isfinite(loss) for loss in losses), losses
+    # Ten classes, near-uniform logits at initialization: about ln(10) = 2.3.
+    assert 1.0 < first < 5.0, losses
+    assert losses[-1] < first, f"{framework}/{mode}: 3 SGD steps on one batch did not lower the loss: {losses}"
+    return losses
+
+
+@pytest.mark.parametrize(("framework", "mode"), FAST_CASES)
+def test_loop_trains_and_predicts(framework, mode):
+    check_loop(framework, mode)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")  # inductor's own
+def test_torch_compile_loop_trains_and_predicts():
+    check_loop("torch", "compile")
+
+
+def test_jax_loop_and_its_no_optax_fallback_agree(monkeypatch):
+    """jax/jit with optax, then the hand-written fallback: the same rule (torch.optim.SGD's)."""
+    require("jax")  # optax comes with alexbench[jax]
+    with_optax = check_loop("jax", "jit")
+    monkeypatch.setitem(sys.modules, "optax", None)  # `import optax` now raises ImportError
+    loop = rawloops.build("jax", "jit", batch_size=BATCH, image_size=SIZE, dropout=0.0)
+    without = [loop.train_step() for _ in range(4)]
+    assert without == pytest.approx(with_optax, rel=1e-4), (with_optax, without)
+
+
+def test_keras_adaptive_pooling_layer_works_in_a_tf_function():
+    """95x95 gives a 2x2 map: Keras's own AdaptiveAveragePooling2D (67 takes the 1x1 workaround)."""
+    require("keras")
+    loop = rawloops.build("keras", "graph", batch_size=1, image_size=95, dropout=0.0)
+    assert math.isfinite(loop.train_step())
+    loop.predict()
+
+
+@pytest.mark.parametrize(
+    ("size", "side"),
+    [(224, 6), (227, 6), (67, 1), (63, 1), (100, 2), (256, 7)],
+)
+def test_final_map_size_matches_torchvision_alexnet(size, side):
+    assert rawloops.final_map_size(size) == side
+
+
+def test_unknown_framework_names_the_choices():
+    with pytest.raises(ValueError, match=r"unknown framework 'tf'.*torch, keras, jax"):
+        rawloops.build("tf", "graph", batch_size=BATCH, image_size=SIZE)
+
+
+@pytest.mark.parametrize("framework", list(rawloops.MODES))
+def test_unknown_mode_names_the_choices(framework):
+    with pytest.raises(ValueError, match="choose one of " + ", ".join(rawloops.MODES[framework])):
+        rawloops.build(framework, "fp8", batch_size=BATCH, image_size=SIZE)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"image_size": 62}, "at least 63"),
+        ({"device": "tpu"}, "unknown device"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"dropout": 1.0}, "dropout"),
+    ],
+)
+def test_bad_settings_are_rejected(kwargs, message):
+    settings = {"batch_size": BATCH, "image_size": SIZE, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        rawloops.build("torch", "eager", **settings)
+
+
+def test_importing_rawloops_imports_no_framework():
+    code = (
+        "import sys, harness.reference.rawloops; "
+        "print(sorted(m for m in ('torch', 'tensorflow', 'keras', 'jax', 'optax') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

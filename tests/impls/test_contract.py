@@ -1,0 +1,128 @@
+"""The common interface, for every registered implementation (parametrized over the registry)."""
+
+import numpy as np
+import pytest
+
+import impls
+from harness.parity import max_rel
+from impls.config import tiny_config
+from impls.errors import DeviceUnavailableError, InputError, WeightsError
+from tests.conftest import batch
+
+
+@pytest.mark.parametrize("variant", ["torchvision", "paper"])
+@pytest.mark.parametrize("size, channels", [((67, 67), 3), ((80, 120), 1), ((131, 97), 3)])
+def test_output_shapes_for_sizes_and_channels(framework, variant, size, channels):
+    config = tiny_config(variant, image_size=size, in_channels=channels)
+    model = impls.create(framework, config)
+    images, _ = batch(config, n=3)
+    logits = model.predict(images)
+    assert logits.shape == (3, 10) and logits.dtype == np.float32
+    assert np.isfinite(logits).all()
+
+
+def test_weights_round_trip_exactly(framework):
+    config = tiny_config("paper")
+    model = impls.create(framework, config)
+    weights = impls.init_weights(config, seed=7)
+    model.set_weights(weights)
+    got = model.get_weights()
+    assert list(got) == list(weights)
+    assert all(np.array_equal(got[k], weights[k]) for k in weights)
+
+
+def test_same_seed_same_initial_weights_in_every_framework(framework):
+    config = tiny_config()
+    got = impls.create(framework, config, seed=5).get_weights()
+    expected = impls.init_weights(config, seed=5)
+    assert all(np.array_equal(got[k], expected[k]) for k in expected)
+
+
+def test_loss_and_grads_in_canonical_layout(framework):
+    config = tiny_config("paper")
+    model = impls.create(framework, config)
+    loss, grads = model.loss_and_grads(*batch(config))
+    assert np.isfinite(loss) and loss > 0
+    shapes = {k: v.shape for k, v in impls.init_weights(config).items()}
+    assert {k: v.shape for k, v in grads.items()} == shapes
+    assert all(np.abs(g).max() > 0 for g in grads.values())  # every layer receives gradient
+
+
+def test_train_step_lowers_the_loss_on_a_fixed_batch(framework):
+    config = tiny_config()
+    model = impls.create(framework, config, optimizer=impls.SGDConfig(lr=0.01))
+    images, labels = batch(config, n=8)
+    losses = [model.train_step(images, labels) for _ in range(8)]
+    assert losses[-1] < losses[0], losses
+
+
+def test_device_batch_gives_the_same_results(framework):
+    config = tiny_config()
+    model = impls.create(framework, config)
+    images, labels = batch(config)
+    on_device = model.device_batch(images, labels)
+    assert np.array_equal(model.predict(on_device), model.predict(images))
+    a = model.train_step(on_device)
+    model.set_weights(impls.init_weights(config))
+    b = model.train_step(images, labels)
+    assert a == b
+    model.synchronize()
+
+
+def test_dropout_masks_are_seeded(framework):
+    config = tiny_config(dropout=0.5)
+    images, labels = batch(config)
+    runs = [impls.create(framework, config, seed=1).loss_and_grads(images, labels) for _ in range(2)]
+    assert runs[0][0] == runs[1][0]
+    eval_only = impls.create(framework, config.replace(dropout=0.0), seed=1).loss_and_grads(images, labels)
+    assert eval_only[0] != runs[0][0]  # dropout does act in training
+
+
+def test_float64_compute(framework):
+    config = tiny_config(dtype="float64")
+    model = impls.create(framework, config)
+    images, labels = batch(config)
+    assert model.predict(images).dtype == np.float64
+    assert model.get_weights()["features.0.weight"].dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    "images, labels, match",
+    [
+        (np.zeros((2, 67, 67, 3), np.uint8), None, "floating point"),
+        (np.zeros((2, 64, 64, 3), np.float32), None, r"shape \(N, 67, 67, 3\)"),
+        (np.zeros((2, 3, 67, 67), np.float32), None, "NHWC"),
+        (np.full((2, 67, 67, 3), np.nan, np.float32), None, "NaN or inf"),
+        (np.zeros((0, 67, 67, 3), np.float32), None, "empty"),
+        ([[0.0]], None, "numpy array"),
+        (np.zeros((2, 67, 67, 3), np.float32), np.array([0, 10]), r"\[0, 10\)"),
+        (np.zeros((2, 67, 67, 3), np.float32), np.array([0.0, 1.0]), "integers"),
+        (np.zeros((2, 67, 67, 3), np.float32), np.array([0, 1, 2]), "shape"),
+    ],
+)
+def test_bad_input_is_a_clear_error(framework, images, labels, match):
+    model = impls.create(framework, tiny_config())
+    with pytest.raises(InputError, match=match):
+        if labels is None:
+            model.predict(images)
+        else:
+            model.train_step(images, labels)
+
+
+def test_wrong_weights_list_every_mismatch(framework):
+    model = impls.create(framework, tiny_config())
+    weights = impls.init_weights(tiny_config(num_classes=5))
+    with pytest.raises(WeightsError, match="classifier.6.weight: shape .*classifier.6.bias: shape"):
+        model.set_weights(weights)
+
+
+def test_gpu_request_without_gpu_is_a_clear_error(framework):
+    model_cls = impls.implementation_class(framework)
+    try:
+        model = model_cls(tiny_config(), device="gpu")
+    except DeviceUnavailableError as error:
+        assert "GPU" in str(error) and "cpu" in str(error)
+    else:  # a GPU exists here: then it must compute the same logits as the CPU
+        cpu = model_cls(tiny_config(), device="cpu")
+        images, _ = batch(tiny_config())
+        assert max_rel(model.predict(images), cpu.predict(images)) < 1e-3
