@@ -281,7 +281,7 @@ def overhead(ctx: Cells) -> Section:
         "Harness overhead",
         text=[
             "Our implementation, timed by the harness worker, against a plain idiomatic loop written directly in "
-            "the framework (harness/rawloops.py), side by side in interleaved rounds (`alexbench overhead`). "
+            "the framework (harness/reference/rawloops.py), side by side in interleaved rounds (`alexbench overhead`). "
             "Ratio = raw median step time / ours: our throughput as a fraction of the raw loop's (target >= 0.97); "
             "the range is that of the per-round ratios."
         ],
