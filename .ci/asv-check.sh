@@ -3,7 +3,8 @@
 #  1. `asv check`: the suite in benchmarks/ imports and every benchmark is well formed;
 #  2. a quick run of a small subset in the current environment (--python=same: no
 #     virtualenv is built), each benchmark once (--quick), nothing saved (--dry-run).
-# The subset: inference and one training step at batch 8, and the float32-vs-float64
+# The subset: inference and one training step at batch 8 in each framework's default mode,
+# and the float32-vs-float64
 # logits parity of the torchvision variant, for every framework. asv exits non-zero when a
 # benchmark fails; with ALEXBENCH_REQUIRE_ALL=1 (the default here) a framework that is
 # not installed fails instead of being skipped. Every asv call is bounded by `timeout`.
@@ -22,6 +23,6 @@ timeout 300 "$ASV" check --python=same
 
 echo "== asv run --python=same --quick --dry-run (subset)"
 timeout 600 "$ASV" run --python=same --quick --dry-run --show-stderr \
-    --bench 'Inference\.time_inference\(.*, 8\)' \
-    --bench 'TrainStep\.time_train_step\(.*, 8\)' \
+    --bench "Inference\.time_inference\(.*, 'default', 8\)" \
+    --bench "TrainStep\.time_train_step\(.*, 'default', 8\)" \
     --bench "Parity\.track_parity_error\(.*, 'torchvision'\)"

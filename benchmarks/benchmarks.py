@@ -12,13 +12,13 @@ installed fails instead, as in the tests.
 
 What is measured
 ----------------
-- `TrainStep.time_train_step(framework, batch)`: one SGD step (forward, backward, update)
+- `TrainStep.time_train_step(framework, mode, batch)`: one SGD step (forward, backward, update)
   on a batch already on the device (`model.device_batch`), so no host-to-device copy is
   timed. `train_step` returns the loss as a Python float, which waits for the device;
   `model.synchronize()` is called as well.
-- `Inference.time_inference(framework, batch)`: one eval-mode forward pass; `predict`
+- `Inference.time_inference(framework, mode, batch)`: one eval-mode forward pass; `predict`
   returns the logits as numpy (a device wait), then `model.synchronize()`.
-- `TrainStep.peakmem_train_step(framework, batch)`: peak host RSS of a fresh benchmark
+- `TrainStep.peakmem_train_step(framework, mode, batch)`: peak host RSS of a fresh benchmark
   process that imported the framework, built the model, compiled and ran training steps.
 - `DeviceMemory.track_device_memory(framework, batch)` [bytes]: the framework allocator's
   peak device memory around a training step (harness.backends: torch
@@ -87,6 +87,11 @@ except Exception:
 FALLBACK_FRAMEWORKS = ["torch", "keras", "jax"]
 FRAMEWORKS = list(impls.names()) if impls is not None and hasattr(impls, "names") else FALLBACK_FRAMEWORKS
 VARIANTS = ["torchvision", "paper"]
+# Execution modes (impls.modes): "default" is the framework's default at the benchmarked
+# commit; the others are the float32 candidates of `alexbench run --modes best` and the
+# bfloat16 modes, so a regression in a non-default mode shows over commits too. A mode a
+# framework does not have is skipped (n/a).
+MODES = ["default", "eager", "channels_last", "compile", "graph", "xla", "jit", "bf16"]
 BATCHES = [8, 32]
 IMAGE_SIZE = (128, 128)
 IN_CHANNELS = 3
@@ -141,15 +146,28 @@ _MODELS: dict = {}
 _BATCHES: dict = {}
 
 
-def _model(framework: str, config, seed: int = 0):
-    """The model for (framework, config), built once per process (asv re-runs setup per sample)."""
-    key = (framework, config, seed)
+def _model(framework: str, config, seed: int = 0, mode: str = "default"):
+    """The model for (framework, config, mode), built once per process (asv re-runs setup per
+    sample). mode "default" is the framework's default at the benchmarked commit; a mode the
+    framework (or the commit) does not have is skipped."""
+    key = (framework, config, seed, mode)
     if key not in _MODELS:
         _require(framework)
+        kwargs = {}
+        if mode != "default":
+            try:
+                from impls.modes import mode_names
+            except ImportError as error:
+                raise NotImplementedError("execution modes are not in this commit") from error
+            if mode not in mode_names(framework):
+                raise NotImplementedError(f"{framework} has no mode {mode!r}")
+            kwargs["mode"] = mode
         _apply_settings(framework)
         try:
-            _MODELS[key] = impls.create(framework, config, device=DEVICE, seed=seed)
+            _MODELS[key] = impls.create(framework, config, device=DEVICE, seed=seed, **kwargs)
         except (ImportError, _DeviceUnavailable) as error:  # FrameworkUnavailableError is an ImportError
+            raise NotImplementedError(str(error)) from error
+        except ValueError as error:  # ConfigError: this mode cannot run this config on this device
             raise NotImplementedError(str(error)) from error
     return _MODELS[key]
 
@@ -183,21 +201,21 @@ def _synchronize(model) -> None:
 class TrainStep:
     """One SGD step of bench_config() on a device-resident batch."""
 
-    params = (FRAMEWORKS, BATCHES)
-    param_names = ["framework", "batch"]
+    params = (FRAMEWORKS, MODES, BATCHES)
+    param_names = ["framework", "mode", "batch"]
     timeout = 600  # setup imports the framework and compiles the step (XLA for keras and jax)
     number = 1  # one step per timed call (ms on a GPU, 0.1 s and more on CPU): no batching needed
-    version = f"train-step-1-{CONFIG_TAG}"
+    version = f"train-step-2-{CONFIG_TAG}"
 
-    def setup(self, framework, batch):
-        self.model = _model(framework, bench_config())
+    def setup(self, framework, mode, batch):
+        self.model = _model(framework, bench_config(), mode=mode)
         self.data = _device_batch(self.model, batch, train=True)
 
-    def time_train_step(self, framework, batch):
+    def time_train_step(self, framework, mode, batch):
         self.model.train_step(*self.data)
         _synchronize(self.model)
 
-    def peakmem_train_step(self, framework, batch):
+    def peakmem_train_step(self, framework, mode, batch):
         for _ in range(2):
             self.model.train_step(*self.data)
         _synchronize(self.model)
@@ -206,17 +224,17 @@ class TrainStep:
 class Inference:
     """One eval-mode forward pass of bench_config() on a device-resident batch."""
 
-    params = (FRAMEWORKS, BATCHES)
-    param_names = ["framework", "batch"]
+    params = (FRAMEWORKS, MODES, BATCHES)
+    param_names = ["framework", "mode", "batch"]
     timeout = 600
     number = 1
-    version = f"inference-1-{CONFIG_TAG}"
+    version = f"inference-2-{CONFIG_TAG}"
 
-    def setup(self, framework, batch):
-        self.model = _model(framework, bench_config())
+    def setup(self, framework, mode, batch):
+        self.model = _model(framework, bench_config(), mode=mode)
         self.data = _device_batch(self.model, batch, train=False)
 
-    def time_inference(self, framework, batch):
+    def time_inference(self, framework, mode, batch):
         self.model.predict(*self.data)
         _synchronize(self.model)
 

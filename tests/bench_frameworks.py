@@ -7,7 +7,7 @@ Not part of the normal test run: plain `pytest` collects only test_*.py and *_te
 (pytest's default python_files); a file named on the command line is always collected.
 
 One group per (step, batch, input size), e.g. "train batch=8 input=128x128", holding one
-row per framework, so the table compares the frameworks at equal work. Each timed call
+row per framework and execution mode, so the table compares them at equal work. Each timed call
 is one step on a batch already on the device (`model.device_batch`), followed by
 `model.synchronize()`; train_step returns the loss and predict the logits to the host,
 so the device has finished. One untimed warm-up call per (framework, step, batch) takes
@@ -19,6 +19,8 @@ configuration of the asv suite, benchmarks/benchmarks.py). Sizes and rounds:
     ALEXBENCH_BENCH_BATCHES=8,32      batch sizes (default 8,32)
     ALEXBENCH_BENCH_SIZES=128         square input sides (default 128; 224 is full size)
     ALEXBENCH_BENCH_ROUNDS=5          timed calls per benchmark (default 5)
+    ALEXBENCH_BENCH_MODES=float32     execution modes: float32 (default: every float32 mode,
+                                      the --modes best candidates), all, default, or names
     ALEXBENCH_BENCH_DEVICE=gpu        device (default cpu)
     ALEXBENCH_BENCH_THREADS=N         CPU threads per framework (default: every core)
 
@@ -53,21 +55,34 @@ THREADS = int(os.environ.get("ALEXBENCH_BENCH_THREADS", "0") or 0) or (os.cpu_co
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
+def _modes(framework: str) -> list[str]:
+    """ALEXBENCH_BENCH_MODES: float32 (default: every mode computing in float32, the
+    candidates of `alexbench run --modes best`), all, default, or a list of mode names."""
+    from impls.modes import DEFAULT_MODE, MODES
+
+    wanted = os.environ.get("ALEXBENCH_BENCH_MODES", "float32").replace(" ", "")
+    if wanted == "default":
+        return [DEFAULT_MODE[framework]]
+    if wanted in ("all", "float32"):
+        return [m.name for m in MODES[framework].values() if wanted == "all" or not m.reduced_precision]
+    return [m for m in wanted.split(",") if m in MODES[framework]]
+
+
 @pytest.fixture(
     scope="module",
-    params=[(framework, size) for framework in impls.names() for size in SIZES],
-    ids=lambda p: f"{p[0]}-{p[1]}px",
+    params=[(framework, mode, size) for framework in impls.names() for mode in _modes(framework) for size in SIZES],
+    ids=lambda p: f"{p[0]}-{p[1]}-{p[2]}px",
 )
 def model(request):
-    """One model per (framework, input size); pytest orders the tests so that each is
+    """One model per (framework, mode, input size); pytest orders the tests so that each is
     built once and released before the next (module scope)."""
-    framework, size = request.param
+    framework, mode, size = request.param
     require(framework)
     from harness.measure.plan import apply_settings
 
     apply_settings(framework, DEVICE, THREADS, "ieee")  # threads, memory growth, IEEE fp32
     config = impls.AlexNetConfig(num_classes=10, image_size=(size, size), in_channels=3, dropout=0.5)
-    net = impls.create(framework, config, device=DEVICE, seed=0)
+    net = impls.create(framework, config, device=DEVICE, seed=0, mode=mode)
     yield net
     del net
     gc.collect()
@@ -93,7 +108,7 @@ def test_step(benchmark, model, step, batch):
 
     benchmark.group = f"{step} batch={batch} input={config.height}x{config.width}"
     benchmark.extra_info.update(
-        framework=model.framework, device=DEVICE, threads=THREADS, batch=batch,
+        framework=model.framework, mode=model.mode.name, device=DEVICE, threads=THREADS, batch=batch,
         image_size=list(config.image_size), images_per_call=batch,
     )  # fmt: skip
     out = benchmark.pedantic(one_step, rounds=ROUNDS, warmup_rounds=1, iterations=1)

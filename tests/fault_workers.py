@@ -66,3 +66,27 @@ class OutOfMemoryAbove(_Faulty):
         if self.faulty and batch_size > self.arg:
             raise MemoryError(f"simulated out of memory at batch {batch_size}")
         return super()._bench_setup(config, batch_size, warmup, seed, mode)
+
+
+class SlowMode(_Faulty):
+    """Makes every step of one execution mode (ALEXBENCH_FAULT_MODE) ALEXBENCH_FAULT_ARG
+    times slower (the step runs that many times): a mode the trial of --modes best must not
+    pick, whatever this machine's speed."""
+
+    mode = None
+
+    def _bench_setup(self, config, batch_size, warmup, seed, mode):
+        self.mode = mode
+        return super()._bench_setup(config, batch_size, warmup, seed, mode)
+
+    def step_function(self, phase, pipeline, block):
+        step = super().step_function(phase, pipeline, block)
+        if not (self.faulty and self.mode == os.environ.get("ALEXBENCH_FAULT_MODE")):
+            return step
+
+        def slow():
+            for _ in range(self.arg - 1):
+                step()
+            return step()
+
+        return slow

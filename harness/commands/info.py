@@ -9,12 +9,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
-from harness import backends
+from harness import backends, env, results
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--results", default="results", help="where to look for the modes `alexbench run --modes best` chose"
+    )
+
+
+def best_modes_here(root: str) -> list[results.Record]:
+    """The newest selection record per framework, device and precision class that was made
+    on this machine (same CPU model and core count) under `root`."""
+    machine = (env.cpu_model(), os.cpu_count())
+    latest: dict[tuple[str, str, str], results.Record] = {}
+    found = results.load_all(root) if os.path.isdir(root) else []
+    for _, record, environment in sorted(found, key=lambda x: (x[1].finished or x[1].started or "", x[1].run_id)):
+        if record.kind == "selection" and (environment.get("cpu_model"), environment.get("cpu_count")) == machine:
+            latest[(record.framework, record.device, record.measurement)] = record
+    return [latest[k] for k in sorted(latest)]
 
 
 def main(args: argparse.Namespace) -> int:
@@ -40,4 +56,14 @@ def main(args: argparse.Namespace) -> int:
         for mode in modes.values():
             star = "*" if DEFAULT_MODE[framework] == mode.name else " "
             print(f"  {framework:6} {star}{mode.name:<14} {mode.description}")
+    chosen = best_modes_here(args.results)
+    if not chosen:
+        print("fastest modes on this machine: not measured yet (alexbench run --modes best)")
+    for record in chosen:
+        picks = []
+        for phase, mode in record.settings.get("winners", {}).items():
+            margin = record.metrics.get(f"{phase}/margin_over_default")
+            picks.append(f"{phase} {mode}" + (f" ({margin:.2f}x the default)" if margin else ""))
+        print(f"  fastest {record.measurement} on {record.device} for {record.framework} (--modes best, run "
+              f"{record.run_id}): {'; '.join(picks)}")
     return 0

@@ -33,7 +33,11 @@ from impls.modes import DEFAULT_MODE, MODES, parse_modes
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frameworks", default="all", help="comma-separated, or 'all' installed")
-    parser.add_argument("--modes", default="default", help="'default', 'all', or e.g. 'torch=eager+compile'")
+    parser.add_argument(
+        "--modes", default="default",
+        help="'default', 'all', 'best' (the modes `alexbench run --modes best` chose last on this machine, "
+        "found under --out), or e.g. 'torch=eager+compile'",
+    )  # fmt: skip
     parser.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
     parser.add_argument("--image-size", type=int, default=224)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -44,6 +48,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", default="results", help="the JSON goes to OUT/overhead/")
+
+
+def best_modes(frameworks: list[str], args: argparse.Namespace) -> dict[str, list[str]]:
+    """framework -> the modes `alexbench run --modes best` chose last on this machine (every
+    phase and precision class), from the selection records under --out."""
+    from harness.commands.info import best_modes_here
+
+    chosen: dict[str, list[str]] = {}
+    for record in best_modes_here(str(args.out)):
+        if record.framework in frameworks and record.device == args.device:
+            winners = chosen.setdefault(record.framework, [])
+            winners += [m for m in record.settings.get("winners", {}).values() if m not in winners]
+    if not chosen:
+        raise ConfigError(
+            f"no `alexbench run --modes best` selection for this machine ({args.device}) under {args.out}: "
+            "run it first, or name the modes (--modes all, --modes torch=eager+compile)"
+        )
+    return chosen
 
 
 def main(args: argparse.Namespace) -> int:
@@ -57,7 +79,7 @@ def main(args: argparse.Namespace) -> int:
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be >= 1")
     impls.AlexNetConfig(image_size=args.image_size)  # a size we cannot build fails now
-    modes = parse_modes(args.modes, frameworks)
+    modes = best_modes(frameworks, args) if args.modes.strip() == "best" else parse_modes(args.modes, frameworks)
     layout = results.Layout(args.out)
     stamp = results.utc_stamp()
     settings = {k: getattr(args, k) for k in ("device", "threads", "image_size", "batch_size", "num_classes",

@@ -33,7 +33,7 @@ from harness.measure.runner import Runner
 from harness.measure.summary import summary_table
 from harness.training import TrainSettings
 from impls.errors import ConfigError
-from impls.modes import parse_modes
+from impls.modes import mode_names, parse_modes
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,7 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variant", default="torchvision", choices=["torchvision", "paper"])
     parser.add_argument(
         "--modes", default="default",
-        help="execution modes to time: 'default' (each framework's default), 'all', or e.g. "
+        help="execution modes to time: 'default' (each framework's default), 'all', 'best' (a short trial of "
+        "every mode picks the fastest per precision class and phase; those are measured; 'best:torch=eager+bf16' "
+        "limits torch's candidates), or e.g. "
         "'torch=eager+compile,jax=all' (frameworks not named: default). See `alexbench info`",
     )  # fmt: skip
     parser.add_argument("--repeats", type=int, default=BenchSettings.repeats, help="interleaved throughput rounds")
@@ -109,10 +111,17 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         run_id = _latest_run(layout) if args.resume == "latest" else results.check_run_id(args.resume)
         if not layout.run(run_id).is_dir():
             raise ConfigError(f"no run {run_id!r} under {layout.runs} to resume")
-    modes = parse_modes(args.modes, frameworks)
+    best = args.modes.strip().split(":")[0] == "best"
+    if best:  # best[:SPEC]: the candidates are every mode, or those SPEC names (frameworks not named: every mode)
+        spec = args.modes.strip().partition(":")[2]
+        named = parse_modes(spec, frameworks) if spec else {}
+        listed = {item.split("=")[0].strip() for item in spec.split(",") if "=" in item}
+        modes = {f: named[f] if f in listed else mode_names(f) for f in frameworks}
+    else:
+        modes = parse_modes(args.modes, frameworks)
     return Plan(
         frameworks, args.devices, train, bench, out, run_id, args.threads, "tf32" if args.tf32 else "ieee",
-        args.data_dir, bool(args.resume), modes, args.worker_timeout,
+        args.data_dir, bool(args.resume), modes, args.worker_timeout, best,
     )  # fmt: skip
 
 
@@ -151,7 +160,12 @@ def main(args: argparse.Namespace) -> int:
         print(f"  throughput: {b.variant} at {b.image_size}x{b.image_size}, batch {b.batch_size}, "
               f"{b.repeats} interleaved rounds of {b.train_steps} train + {b.inference_steps} inference steps "
               f"per pipeline ({', '.join(b.pipelines)})")  # fmt: skip
-        print("  modes: " + "; ".join(f"{f} {'+'.join(m)}" for f, m in plan.modes.items()))
+        if plan.best:
+            t = plan.trial
+            print(f"  modes: best: every mode tried ({t.rounds} round of {t.train_steps} train + "
+                  f"{t.inference_steps} inference steps each); the fastest per precision class and phase measured")
+        else:
+            print("  modes: " + "; ".join(f"{f} {'+'.join(m)}" for f, m in plan.modes.items()))
     runner = Runner(plan)
     try:
         written = runner.run()

@@ -9,7 +9,7 @@ framework is imported, and recorded.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness import backends
@@ -36,6 +36,15 @@ class BenchSettings:
 
 
 @dataclass
+class TrialSettings:
+    """The short trial of `--modes best`: compute-only steps per candidate mode, per round."""
+
+    rounds: int = 1
+    train_steps: int = 2
+    inference_steps: int = 4
+
+
+@dataclass
 class Plan:
     frameworks: list[str]
     devices: str  # "auto" (cpu + gpu where found), "cpu", "gpu", "cpu,gpu"
@@ -49,6 +58,8 @@ class Plan:
     resume: bool = False
     modes: dict[str, list[str]] | None = None  # framework -> execution modes to time (None: defaults)
     worker_timeout: float | None = None  # seconds a worker may stay silent (None: derived, protocol.Deadlines)
+    best: bool = False  # --modes best: every mode a candidate, the fastest per class and phase measured
+    trial: TrialSettings = field(default_factory=TrialSettings)
 
 
 def apply_settings(framework: str, device: str, threads: int, precision: str) -> dict:

@@ -143,7 +143,7 @@ class WorkerProcess:
             if "error" in message:
                 self._log.write(message.get("traceback", ""))
                 self._log.flush()
-                raise AlexBenchError(message["error"])
+                raise _error_class(message.get("type"))(message["error"])
             return message["ok"]
 
     def observe(self, command: str, seconds: float) -> None:
@@ -226,8 +226,17 @@ def serve(argv: list[str]) -> int:
             channel.send({"ok": getattr(worker, f"cmd_{command}")(**message)})
         except BaseException as error:  # report everything; the parent decides
             text = f"{type(error).__name__}: {error}" if not isinstance(error, AlexBenchError) else str(error)
-            channel.send({"error": text, "traceback": traceback.format_exc()})
+            channel.send({"error": text, "type": type(error).__name__, "traceback": traceback.format_exc()})
     return 0
+
+
+def _error_class(name: str | None) -> type[AlexBenchError]:
+    """The user-error class a worker raised (impls.errors: ConfigError, InputError, ...),
+    so the parent can tell "this mode cannot run here" from a failure; else AlexBenchError."""
+    from impls import errors
+
+    found = getattr(errors, name or "", None)
+    return found if isinstance(found, type) and issubclass(found, AlexBenchError) else AlexBenchError
 
 
 def _json_default(value):

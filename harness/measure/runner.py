@@ -17,7 +17,8 @@ from harness import backends, results
 from harness import env as env_module
 from harness.measure.plan import Plan
 from harness.measure.protocol import Deadlines, WorkerCrashed, WorkerProcess, close_all
-from harness.measure.summary import accuracy_record, throughput_record
+from harness.measure.summary import accuracy_record
+from harness.measure.throughput import ThroughputSession
 from impls.errors import AlexBenchError
 from impls.modes import DEFAULT_MODE, mode_names
 
@@ -28,7 +29,7 @@ class Runner:
         self.layout = results.Layout(plan.out)
         self.run_dir = self.layout.run(plan.run_id)
         self.machine = env_module.machine()
-        self.done_keys = {r.key for _, r, _ in results.load_all(self.run_dir)} if plan.resume else set()
+        self.done = {r.key: r for _, r, _ in results.load_all(self.run_dir)} if plan.resume else {}
         self.written: list[results.Record] = []
         self.hello: dict[tuple[str, str], dict] = {}
         self.peaks: dict[str, dict[str, float]] = {}  # dtype -> device -> GFLOP/s
@@ -61,7 +62,7 @@ class Runner:
         print(f"  {where} on {device}: {measurement} failed: {error}", file=sys.stderr)
 
     def skip(self, kind: str, framework: str, device: str, measurement: str, mode: str | None = None) -> bool:
-        return results.Record(kind, framework, device, measurement, "", mode=mode).key in self.done_keys
+        return results.Record(kind, framework, device, measurement, "", mode=mode).key in self.done
 
     # -------------------------------------------------------------- devices
     def targets(self) -> list[tuple[str, str]]:
@@ -139,83 +140,41 @@ class Runner:
                                     started))  # fmt: skip
 
     def throughput(self, pairs: list[tuple[str, str]], tqdm) -> None:
-        """Time every (framework, device, mode) slot, each in its own worker, in
-        interleaved blocks: slot A, B, C, then A, B, C again, so drift hits all alike."""
+        """Time every (framework, device, mode) slot (throughput.ThroughputSession); with
+        --modes best every mode is a candidate of the trial."""
         import impls
 
-        bench = self.plan.bench
+        bench, best = self.plan.bench, self.plan.best
         config = impls.AlexNetConfig(
             variant=bench.variant, num_classes=bench.num_classes, image_size=(bench.image_size, bench.image_size)
         )
-        phases = [(phase, pipe) for phase in ("train", "inference") for pipe in bench.pipelines]
         modes = self.plan.modes or {}
         slots = [(f, d, m) for f, d in pairs for m in modes.get(f) or [DEFAULT_MODE[f]]]
-        todo = [
-            (f, d, m) for f, d, m in slots if not all(self.skip("throughput", f, d, f"{p}/{q}", m) for p, q in phases)
-        ]  # fmt: skip
+        todo = [slot for slot in slots if not self.measured(slot, bench.pipelines)]
         for f, d, m in slots:
-            if (f, d, m) not in todo:
+            if best and (f, d) not in {(t[0], t[1]) for t in todo}:
+                print(f"  {f} on {d}: --modes best already recorded (--resume)")
+            elif not best and (f, d, m) not in todo:
                 print(f"  {f} ({m}) on {d}: throughput already recorded (--resume)")
-        workers: dict[tuple[str, str, str], WorkerProcess] = {}
-        setup: dict[tuple[str, str, str], dict] = {}
-        samples = {(*slot, p, q): [] for slot in todo for p, q in phases}
-        blocks = {key: [] for key in samples}
-        started = _now()
-        try:
-            for slot in todo:  # start and warm up each worker, one at a time
-                self._set_up(slot, config, workers, setup)
-            self.measure_peaks(workers)
-            steps = {"train": bench.train_steps, "inference": bench.inference_steps}
-            total = bench.repeats * len(workers) * len(bench.pipelines) * sum(steps.values())
-            bar = tqdm(total=total, desc="throughput (interleaved)", unit="step", leave=False, disable=None)
-            for block in range(bench.repeats):
-                for slot, worker in list(workers.items()):  # A B C A B C ...: drift hits all alike
-                    try:
-                        for phase, pipe in phases:
-                            out = worker.call(
-                                "bench_block", progress=lambda m: bar.update(1), phase=phase, pipeline=pipe,
-                                steps=steps[phase], block=block,
-                            )  # fmt: skip
-                            samples[(*slot, phase, pipe)].extend(out["seconds"])
-                            blocks[(*slot, phase, pipe)].append(out)
-                    except (AlexBenchError, WorkerCrashed) as error:
-                        self.failure(*slot[:2], "throughput", str(error), slot[2])
-                        workers.pop(slot).close()
-            bar.close()
-            for slot, worker in workers.items():
-                try:
-                    memory = worker.call("memory")
-                except (AlexBenchError, WorkerCrashed) as error:
-                    self.failure(*slot[:2], "throughput", str(error), slot[2])
-                    continue
-                for phase, pipe in phases:
-                    key = (*slot, phase, pipe)
-                    self.record(throughput_record(
-                        slot, phase, pipe, config, bench, samples[key], blocks[key], setup[slot], memory, self.peaks,
-                        self.plan.run_id, started,
-                    ))  # fmt: skip
-        finally:
-            close_all(workers.values())
+        if best:  # a pair whose trial or winners are incomplete is tried again, every mode
+            pending = {(f, d) for f, d, _ in todo}
+            todo = [slot for slot in slots if slot[:2] in pending]
+        ThroughputSession(self, config, todo, _now()).run(tqdm, best)
 
-    def _set_up(self, slot: tuple[str, str, str], config, workers: dict, setup: dict) -> None:
-        """Start the worker of `slot`, build its model and warm it up; a failure is recorded."""
+    def measured(self, slot: tuple[str, str, str], pipelines) -> bool:
+        """Is this slot recorded already (--resume)? With --modes best: did its pair's trial
+        and every winner's measurement make it into the run?"""
         framework, device, mode = slot
-        bench = self.plan.bench
-        try:
-            workers[slot] = self.start(framework, device, mode)
-            setup[slot] = workers[slot].call(
-                "bench_setup", config=_config_dict(config), batch_size=bench.batch_size, warmup=bench.warmup, mode=mode
-            )
-            for note in setup[slot]["notes"]:
-                print(f"  {framework} ({mode}) on {device}: {note}", file=sys.stderr)
-            # a block's deadline grows with the steps this worker has shown (the slowest warm-up step)
-            warm = setup[slot]["warmup_seconds"]
-            workers[slot].observe("bench_block", max(max(warm["train"]), max(warm["inference"])))
-        except (AlexBenchError, WorkerCrashed) as error:
-            self.failure(framework, device, "throughput", str(error), mode)
-            worker = workers.pop(slot, None)
-            if worker is not None:
-                worker.close()
+        if not self.plan.best:
+            phases = [f"{p}/{q}" for p in ("train", "inference") for q in pipelines]
+            return all(self.skip("throughput", framework, device, phase, mode) for phase in phases)
+        choices = [r for r in self.done.values() if r.kind == "selection" and (r.framework, r.device) == slot[:2]]
+        return bool(choices) and all(
+            self.skip("throughput", framework, device, f"{phase}/{pipe}", winner)
+            for choice in choices
+            for phase, winner in choice.settings.get("winners", {}).items()
+            for pipe in pipelines
+        )
 
     def measure_peaks(self, workers: dict) -> None:
         """The device's matmul peak (fp32, bf16), the best any framework reaches, so each
@@ -234,10 +193,6 @@ class Runner:
                 if peaks.get(dtype) and peaks[dtype] > self.peaks.setdefault(dtype, {}).get(device, 0):
                     self.peaks[dtype][device] = peaks[dtype]
                     self.peak_sources[f"{dtype}/{device}"] = framework
-
-
-def _config_dict(config) -> dict:
-    return {k: getattr(config, k) for k in config.__dataclass_fields__}
 
 
 def _now() -> str:

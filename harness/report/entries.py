@@ -58,6 +58,18 @@ class Entry(Record):
         modes = self.environment.get("modes") or {}
         return modes.get("default") or results.LEGACY_DEFAULT_MODES.get(self.framework)
 
+    def won(self, phase: str) -> str | None:
+        """The precision class in which this record's mode won `phase` in a --modes best
+        trial ("float32" / "bfloat16"), or None (no trial, or another phase)."""
+        selection = self.settings.get("selection") or {}
+        return selection.get("class") if selection.get("won") == phase else None
+
+    @property
+    def headline_class(self) -> str:
+        """The ranking this record may stand in: "bfloat16" for reduced-precision modes,
+        "float32" otherwise. Rankings never mix the two."""
+        return "bfloat16" if self.precision == "bfloat16" else "float32"
+
     def mode_order(self) -> list[str]:
         """The framework's modes, in their order, when this record was measured."""
         modes = self.environment.get("modes") or {}

@@ -303,18 +303,21 @@ def environment(ctx: Cells) -> Section:
 
 
 def summary_table(ctx: Cells) -> Table:
-    """The compact table README embeds: per device and framework, the compute-only
-    images/s (training and inference) with CIs and ranks, and accuracy."""
+    """The compact table README embeds: per device and framework, the mode of each headline
+    figure, the compute-only images/s (training and inference) with CIs and float32 ranks,
+    and accuracy."""
     rows = []
     ranks = {(d, m): ctx.s.ranks(d, m) for d in ctx.s.devices for m in THROUGHPUT_MEASUREMENTS}
     for device, framework in ctx.pairs():
         train = ctx.s.cell("throughput", framework, device, "train/compute_only")
         infer = ctx.s.cell("throughput", framework, device, "inference/compute_only")
         accuracy = ctx.s.cell("train", framework, device, "accuracy")
+        modes = [ctx.label(train, "mode").text, ctx.label(infer, "mode").text]
         rows.append(
             [
                 Value(device.upper()),
                 Value(framework),
+                Value(modes[0] if modes[0] == modes[1] else " / ".join(modes)),
                 ctx.rate_with_ci(train),
                 ctx.rank(ranks[(device, "train/compute_only")], train),
                 ctx.rate_with_ci(infer),
@@ -329,6 +332,7 @@ def summary_table(ctx: Cells) -> Table:
         [
             "device",
             "framework",
+            "mode (training / inference)",
             "training images/s [95% CI]",
             "rank",
             "inference images/s [95% CI]",
@@ -338,6 +342,6 @@ def summary_table(ctx: Cells) -> Table:
             "peak host memory (GiB)",
         ],
         rows,
-        (2, 4, 6, 7, 8),
+        (3, 5, 7, 8, 9),
         "summary",
     )

@@ -3,7 +3,7 @@ execution modes and the harness-overhead comparison."""
 
 from __future__ import annotations
 
-from harness.report import plots
+from harness.report import best, plots
 from harness.report.cells import Cells
 from harness.report.entries import Entry
 from harness.report.model import DASH, Section, Table, Value, fixed, metric_note, ms, slug, workload_text
@@ -47,6 +47,13 @@ def throughput(ctx: Cells) -> Section:
                 (3, 5, 6),
                 slug(measurement),
             )
+        )
+    bfloat16 = best.bfloat16_table(ctx)
+    if bfloat16 is not None:
+        section.tables.append(bfloat16)
+        section.text.append(
+            "The tables above rank float32 modes only; the table below ranks the fastest bfloat16 mode of each "
+            "framework (chosen by `alexbench run --modes best`) against the other bfloat16 modes only."
         )
     section.plots = plots.throughput(ctx)
     return section
@@ -263,6 +270,8 @@ def modes(ctx: Cells) -> Section:
         (4, 5, 6, 7, 8, 9),
         "modes",
     )  # fmt: skip
+    chosen = best.selection_table(ctx)
+    tables = [table] if chosen is None else [table, chosen]
     return Section(
         "Execution modes",
         text=[
@@ -270,7 +279,7 @@ def modes(ctx: Cells) -> Section:
             "achieved FLOP/s over the measured matmul peak of the dtype the mode computes in (float32, or "
             "bfloat16 for bf16 modes); 'vs default' is the mode's images/s over the default mode's."
         ],
-        tables=[table],
+        tables=tables,
     )
 
 

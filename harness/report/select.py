@@ -61,6 +61,20 @@ def _covers(failure_measurement: str, kind: str, measurement: str) -> bool:
     return (kind, failure_measurement) in (("throughput", "throughput"), ("train", "train"), ("parity", "parity"))
 
 
+def headline(candidates: list[Entry], phase: str) -> list[Entry]:
+    """The records that may stand in a headline (float32) cell of `phase`: the mode that won
+    the phase in a --modes best trial, or, without a trial, the default mode when measured;
+    failures of those. Else any float32-class record: a bfloat16 mode never stands in a
+    float32 ranking."""
+    chosen = [
+        e for e in candidates
+        if (e.kind == "failure" and e.mode is None)
+        or e.won(phase) == "float32"
+        or (not e.settings.get("selection") and e.exec_mode == e.default_mode)
+    ]  # fmt: skip
+    return chosen or [e for e in candidates if e.headline_class == "float32"]
+
+
 class Selection:
     """The records the report shows: per framework x device x measurement, the latest."""
 
@@ -102,11 +116,7 @@ class Selection:
                 or (e.kind == "failure" and _covers(e.measurement, kind, measurement))
             )
         ]
-        # the default mode's figures (default when measured), else whatever mode was measured
-        in_default = [
-            e for e in candidates if (e.mode is None and e.kind == "failure") or e.exec_mode == e.default_mode
-        ]
-        candidates = in_default or candidates
+        candidates = headline(candidates, measurement.split("/")[0])
         cell = Cell(kind, framework, device, measurement)
         if candidates:
             latest = candidates[-1]  # entries are sorted oldest first
@@ -120,6 +130,17 @@ class Selection:
             what = {"train": "accuracy (training)", "throughput": f"{measurement} throughput"}.get(kind, measurement)
             cell.absent = f"no {what} record for {framework} on {device.upper()}"
         self.cells[(kind, framework, device, measurement)] = cell
+
+    def best(self, klass: str, framework: str, device: str, measurement: str) -> Cell | None:
+        """The latest record that won `measurement`'s phase in a --modes best trial within
+        `klass` (e.g. the fastest bfloat16 mode), as a cell; None if no trial chose one."""
+        phase = measurement.split("/")[0]
+        won = [
+            e for e in self.entries
+            if e.kind == "throughput" and (e.framework, e.device, e.measurement) == (framework, device, measurement)
+            and e.won(phase) == klass
+        ]  # fmt: skip
+        return Cell("throughput", framework, device, measurement, entry=won[-1]) if won else None
 
     def mode_entries(self) -> dict[tuple[str, str, str, str], Entry]:
         """(device, framework, mode, measurement) -> the latest throughput record, every mode."""
@@ -147,13 +168,19 @@ class Selection:
     def runs(self) -> list[str]:
         return sorted({e.run_id for e in self.shown()})
 
-    def ranks(self, device: str, measurement: str) -> dict[str, tuple[str, bool]]:
+    def ranks(self, device: str, measurement: str, klass: str = "float32") -> dict[str, tuple[str, bool]]:
         """framework -> (rank text, tie caused by a missing CI) among the frameworks on one
-        device: sorted by median images/s; a leader and every later framework whose CI
-        overlaps the leader's share the leader's rank, marked as a tie within noise."""
+        device, within one precision class (the headline float32 cells, or the bfloat16
+        modes a --modes best trial chose): sorted by median images/s; a leader and every
+        later framework whose CI overlaps the leader's share its rank, a tie within noise."""
         rows = []
         for framework in self.frameworks:
-            cell = self.cell("throughput", framework, device, measurement)
+            if klass == "float32":
+                cell = self.cell("throughput", framework, device, measurement)
+            else:
+                cell = self.best(klass, framework, device, measurement)
+                if cell is None:
+                    continue
             rate = cell.metric("images_per_s")
             if rate is not None:
                 ci = (cell.metric("images_per_s_ci95_low"), cell.metric("images_per_s_ci95_high"))

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA = "alexbench.record"
-VERSION = 1
-KINDS = ("train", "throughput", "parity", "failure")
+VERSION = 2  # 2: the "selection" kind (--modes best); version 1 records read as they are
+KINDS = ("train", "throughput", "parity", "failure", "selection")
 
 # Records made before execution modes were recorded (mode None) ran these: NCHW eager
 # torch, Keras through XLA, jitted JAX.

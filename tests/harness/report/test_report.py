@@ -415,16 +415,16 @@ def test_readme_table_between_markers(results, tmp_path, capsys):
     assert "old table" not in text and text.startswith("# alexbench\n\nintro\n\n") and text.endswith("\n\nmore\n")
     embedded = text.split(report.README_BEGIN)[1].split(report.README_END)[0]
     lines = embedded.strip().splitlines()
-    assert lines[0].startswith("| device | framework | training images/s [95% CI] | rank |")
+    assert lines[0].startswith("| device | framework | mode (training / inference) | training images/s [95% CI] |")
     assert lines[2:8] == [  # the records' figures, ranks with ties, dashes with their notes
-        "| CPU | jax | 98.0 [93.0, 103.0] | 1, tie (within noise) | 98.0 [93.0, 103.0] | 1, tie (within noise) "
-        "| 80.00 | 99.00 | 3.00 |",
-        "| CPU | keras | 50.0 [48.0, 52.0] | 3 | 50.0 [48.0, 52.0] | 3 | 79.00 | 99.00 | 3.00 |",
-        "| CPU | torch | 101.0 [96.0, 106.0] | 1, tie (within noise) | 101.0 [96.0, 106.0] | 1, tie (within noise) "
-        "| 81.00 | 99.00 | 3.00 |",
-        "| GPU | jax | 1500.0 [1480.0, 1520.0] | 2 | 1500.0 [1480.0, 1520.0] | 2 | —¹ | —¹ | 3.00 |",
-        "| GPU | keras | —² | — | —² | — | —³ | —³ | —² |",
-        "| GPU | torch | 2000.0 [1950.0, 2050.0] | 1 | 2000.0 [1950.0, 2050.0] | 1 | —⁴ | —⁴ | 3.00 |",
+        "| CPU | jax | jit | 98.0 [93.0, 103.0] | 1, tie (within noise) | 98.0 [93.0, 103.0] "
+        "| 1, tie (within noise) | 80.00 | 99.00 | 3.00 |",
+        "| CPU | keras | xla | 50.0 [48.0, 52.0] | 3 | 50.0 [48.0, 52.0] | 3 | 79.00 | 99.00 | 3.00 |",
+        "| CPU | torch | eager | 101.0 [96.0, 106.0] | 1, tie (within noise) | 101.0 [96.0, 106.0] "
+        "| 1, tie (within noise) | 81.00 | 99.00 | 3.00 |",
+        "| GPU | jax | jit | 1500.0 [1480.0, 1520.0] | 2 | 1500.0 [1480.0, 1520.0] | 2 | —¹ | —¹ | 3.00 |",
+        "| GPU | keras | xla | —² | — | —² | — | —³ | —³ | —² |",
+        "| GPU | torch | eager | 2000.0 [1950.0, 2050.0] | 1 | 2000.0 [1950.0, 2050.0] | 1 | —⁴ | —⁴ | 3.00 |",
     ]
     assert f"from run(s) {RUN1}, {RUN2}." in embedded
     assert "- ¹ no accuracy (training) record for jax on GPU" in lines
@@ -528,3 +528,62 @@ def test_hostile_text_in_records_cannot_inject_markdown_html_or_formulas(tmp_pat
     assert accuracy["run_id"] == "'" + run and accuracy["dataset"] == "'" + dataset
     page = (out / "report.html").read_text()
     assert "<img" not in page and "&lt;img src=x&gt;" in page
+
+
+def test_modes_best_is_reported_like_with_like(tmp_path):
+    """A --modes best run: the headline tables show each framework's fastest float32 mode
+    per phase (and say which); the bfloat16 winners, though faster here, are ranked only
+    against each other; the trial's default, winner and margin are shown per machine."""
+    root = tmp_path / "results"
+    run = root / "runs" / "best"
+    won = {  # (framework, mode) -> {phase: (class, images/s)}
+        ("torch", "eager"): {"train": ("float32", 30.0)},
+        ("torch", "channels_last"): {"inference": ("float32", 103.0)},
+        ("torch", "bf16"): {"train": ("bfloat16", 95.0), "inference": ("bfloat16", 300.0)},
+        ("jax", "jit"): {"train": ("float32", 18.0), "inference": ("float32", 85.0)},
+        ("jax", "bf16"): {"train": ("bfloat16", 16.0), "inference": ("bfloat16", 62.0)},
+    }
+    for (framework, mode), phases in won.items():
+        for phase, (klass, rate) in phases.items():
+            record = throughput(framework, "cpu", f"{phase}/compute_only", "best", rate, rate / 50)
+            record.mode, record.precision = mode, klass
+            record.settings["selection"] = {"class": klass, "won": phase}
+            write(run, record, environment(framework, gpu=False))
+    for framework, default, klass, winners, rates in (
+        ("torch", "channels_last", "float32", {"train": "eager", "inference": "channels_last"},
+         {"train": {"eager": 30.0, "channels_last": 28.0}, "inference": {"eager": 90.0, "channels_last": 103.0}}),
+        ("torch", "channels_last", "bfloat16", {"train": "bf16", "inference": "bf16"},
+         {"train": {"bf16": 95.0}, "inference": {"bf16": 300.0}}),
+        ("jax", "jit", "float32", {"train": "jit", "inference": "jit"},
+         {"train": {"jit": 18.0}, "inference": {"jit": 85.0}}),
+    ):  # fmt: skip
+        metrics = {f"{p}/{m}/images_per_s": r for p, by in rates.items() for m, r in by.items()}
+        metrics.update({f"{p}/margin_over_default": rates[p][winners[p]] / rates[p][default]
+                        for p in winners if default in rates[p]})  # fmt: skip
+        settings = {"class": klass, "winners": winners, "default": default, "candidates": sorted(rates["train"])}
+        write(run, Record("selection", framework, "cpu", klass, "best", metrics=metrics, settings=settings,
+                          finished="2026-01-03T00:00:00Z"), environment(framework, gpu=False))  # fmt: skip
+    out = tmp_path / "out"
+    assert main(["report", "--results", str(root), "--out", str(out)]) == 0
+    markdown = (out / "REPORT.md").read_text()
+    train = table(markdown, "Training, compute only (images/s)")
+    assert row(train, "CPU", "torch")[2] == "eager" and row(train, "CPU", "torch")[5] == "30.0"
+    assert row(train, "CPU", "jax")[2] == "jit" and row(train, "CPU", "jax")[7] == "2"
+    inference = table(markdown, "Inference, compute only (images/s)")
+    assert row(inference, "CPU", "torch")[2] == "channels_last" and row(inference, "CPU", "torch")[7] == "1"
+    assert "bf16" not in markdown.split("### Fastest bfloat16 mode")[0].split("## Throughput")[1]  # never mixed in
+    bf16 = table(markdown, "Fastest bfloat16 mode, compute only (images/s; ranked among bfloat16 modes only)")
+    assert [r[:4] + r[8:9] for r in bf16] == [
+        ["CPU", "jax", "Training, compute only", "bf16", "2"],
+        ["CPU", "torch", "Training, compute only", "bf16", "1"],
+        ["CPU", "jax", "Inference, compute only", "bf16", "2"],
+        ["CPU", "torch", "Inference, compute only", "bf16", "1"],
+    ]
+    chosen = table(markdown, "Chosen by `--modes best` (compute-only images/s in the trial)")
+    assert row(chosen, "CPU", "torch", "float32", "train")[4:7] == ["channels_last (28.0)", "eager (30.0)", "1.07x"]
+    assert row(chosen, "CPU", "torch", "float32", "inference")[4:7] == [
+        "channels_last (103.0)", "channels_last (103.0)", "1.00x"]  # fmt: skip
+    assert row(chosen, "CPU", "torch", "bfloat16", "train")[4:7] == ["channels_last (not in this class)", "bf16 (95.0)",
+                                                                    "—"]  # fmt: skip
+    summary = report.markdown_cpu_table(report.load(root)[0])
+    assert "| CPU | torch | eager / channels_last | 30.0" in summary
