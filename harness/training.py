@@ -33,6 +33,7 @@ class TrainSettings:
     variant: str = "torchvision"
     in_channels: int = 3
     mode: str | None = None  # execution mode (impls.modes); None: the framework's default
+    evals_per_epoch: int = 1  # evaluations of the test split per epoch: points of the convergence curve
 
 
 @dataclass
@@ -46,6 +47,28 @@ class EpochResult:
 
 
 @dataclass
+class EvalPoint:
+    """One evaluation during training: a point of the convergence curve."""
+
+    epoch: int
+    images: int  # training images seen so far
+    seconds: float  # seconds spent in training steps so far (evaluations excluded)
+    test_top1: float
+    test_top5: float
+    test_loss: float
+
+
+# Test top-1 thresholds of time-to-accuracy, per dataset (DAWNBench / MLPerf's metric):
+# the quick Fashion-MNIST profile reaches ~70-75% top-1, so its thresholds sit below that.
+TTA_THRESHOLDS = {"fashion-mnist": (0.5, 0.6, 0.7)}
+DEFAULT_TTA_THRESHOLDS = (0.5, 0.7, 0.9)
+
+
+def tta_thresholds(dataset: str) -> tuple[float, ...]:
+    return TTA_THRESHOLDS.get(dataset.split("/")[0], DEFAULT_TTA_THRESHOLDS)
+
+
+@dataclass
 class TrainResult:
     framework: str
     device: str
@@ -53,7 +76,12 @@ class TrainResult:
     dataset: str
     notes: list[str]
     epochs: list[EpochResult] = field(default_factory=list)
+    curve: list[EvalPoint] = field(default_factory=list)
     diverged: bool = False
+
+    def time_to(self, threshold: float) -> EvalPoint | None:
+        """The first evaluation at which test top-1 reached `threshold` (None: never)."""
+        return next((p for p in self.curve if p.test_top1 >= threshold), None)
 
     @property
     def final(self) -> EpochResult | None:
@@ -131,8 +159,11 @@ def train_and_evaluate(
     on_epoch=None,
     progress=None,
 ) -> TrainResult:
-    """Train `framework` for settings.epochs, evaluating after each epoch.
+    """Train `framework` for settings.epochs, evaluating on the test split
+    settings.evals_per_epoch times per epoch (the last at the epoch's end).
 
+    Every evaluation is a point of the convergence curve: images seen, seconds spent
+    training (evaluations excluded), test top-1/top-5/loss; time-to-accuracy comes from it.
     Stops early, marking the result diverged, if the loss becomes NaN or inf.
     progress(n), if given, is called with the number of images after each batch.
     """
@@ -146,39 +177,45 @@ def train_and_evaluate(
     preprocess = data_module.Preprocess.for_dataset(train_set, config.image_size, config.in_channels)
     augment = data_module.Augment() if settings.augment else None
     result = TrainResult(framework, device, asdict(settings), train_set.name, list(train_set.notes))
+    steps = data_module.num_batches(train_set, settings.batch_size)
+    evals = max(1, min(settings.evals_per_epoch, steps))
+    eval_after = {round(steps * k / evals) for k in range(1, evals + 1)}  # step numbers, the last = steps
+    hidden = None if show_progress else True
+    images_seen, train_seconds = 0, 0.0
+
+    def evaluate_now(epoch: int) -> dict[str, float]:
+        bar = tqdm(total=len(test_set), desc=f"{framework} evaluate", unit="img", disable=hidden, leave=False)
+        metrics = evaluate(model, test_set, preprocess, max(settings.batch_size, 128), bar, progress)
+        bar.close()
+        result.curve.append(EvalPoint(epoch, images_seen, train_seconds, metrics["top1"], metrics["top5"],
+                                      metrics["loss"]))  # fmt: skip
+        return metrics
+
     for epoch in range(settings.epochs):
         start = time.perf_counter()
         losses = []
-        bar = tqdm(
-            total=len(train_set), desc=f"{framework} epoch {epoch + 1}/{settings.epochs}", unit="img",
-            disable=None if show_progress else True, leave=False,
-        )  # fmt: skip
-        for images, labels in data_module.batches(
-            train_set, settings.batch_size, preprocess, settings.seed, epoch, augment=augment
-        ):
+        bar = tqdm(total=len(train_set), desc=f"{framework} epoch {epoch + 1}/{settings.epochs}", unit="img",
+                   disable=hidden, leave=False)  # fmt: skip
+        batches = data_module.batches(train_set, settings.batch_size, preprocess, settings.seed, epoch, augment=augment)
+        for step, (images, labels) in enumerate(batches, start=1):
+            step_start = time.perf_counter()
             loss = model.train_step(images, labels)
+            train_seconds += time.perf_counter() - step_start
+            images_seen += len(labels)
             if not math.isfinite(loss):
                 bar.close()
                 result.diverged = True
-                result.notes.append(
-                    f"loss became {loss} at epoch {epoch + 1}, step {len(losses) + 1}; training stopped"
-                )
+                result.notes.append(f"loss became {loss} at epoch {epoch + 1}, step {step}; training stopped")
                 return result
             losses.append(loss)
             bar.update(len(labels))
             if progress is not None:
                 progress(len(labels))
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+            if step in eval_after and step != steps:
+                evaluate_now(epoch + 1)
         bar.close()
-        bar = tqdm(
-            total=len(test_set),
-            desc=f"{framework} evaluate",
-            unit="img",
-            disable=None if show_progress else True,
-            leave=False,
-        )
-        metrics = evaluate(model, test_set, preprocess, max(settings.batch_size, 128), bar, progress)
-        bar.close()
+        metrics = evaluate_now(epoch + 1)
         result.epochs.append(
             EpochResult(
                 epoch=epoch + 1,

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from harness import results
-from harness.measure.plan import PROFILES, BenchSettings, Plan
+from harness.measure.plan import PROFILES, REPLICATES, BenchSettings, Plan
 from harness.measure.runner import Runner
 from harness.measure.summary import summary_table
 from harness.training import TrainSettings
@@ -70,7 +70,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="declare a worker hung after this many seconds without progress (default: derived from what it "
         "has shown, at least 2 minutes; 10 for start-up, 30 for building and compiling)",
     )  # fmt: skip
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="the first replicate's seed (then seed+1, ...)")
+    parser.add_argument(
+        "--seeds", type=int, metavar="N",
+        help="accuracy replicates per framework: seeds SEED .. SEED+N-1, paired across frameworks (same weights, "
+        "batches, augmentation per seed); default: the profile's",
+    )  # fmt: skip
     parser.add_argument("--lr", type=float, default=TrainSettings.lr, help="accuracy-training learning rate")
 
 
@@ -83,7 +88,7 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
             raise ConfigError(f"unknown framework {framework!r}; choose from {', '.join(impls.names())}")
     if args.devices not in ("auto", "cpu", "gpu", "cpu,gpu", "gpu,cpu"):
         raise ConfigError(f"--devices must be auto, cpu, gpu or cpu,gpu; got {args.devices!r}")
-    train = None
+    train, seeds = None, None
     if not args.skip_accuracy:
         fields = dict(PROFILES[args.profile], seed=args.seed, variant=args.variant, lr=args.lr)
         for name, value in (("epochs", args.epochs), ("train_subset", args.train_subset),
@@ -92,6 +97,10 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
                 fields[name] = value or None if name == "train_subset" else value
         train = TrainSettings(**fields)
         impls.AlexNetConfig(variant=train.variant, image_size=train.image_size)  # fail now, not in a worker
+        replicates = REPLICATES[args.profile] if args.seeds is None else args.seeds
+        if replicates < 1:
+            raise ConfigError(f"--seeds must be >= 1, got {replicates}")
+        seeds = [args.seed + k for k in range(replicates)]
     bench = None
     if not args.skip_throughput:
         bench = BenchSettings(
@@ -121,7 +130,7 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         modes = parse_modes(args.modes, frameworks)
     return Plan(
         frameworks, args.devices, train, bench, out, run_id, args.threads, "tf32" if args.tf32 else "ieee",
-        args.data_dir, bool(args.resume), modes, args.worker_timeout, best,
+        args.data_dir, bool(args.resume), modes, args.worker_timeout, best, seeds,
     )  # fmt: skip
 
 
@@ -154,7 +163,8 @@ def main(args: argparse.Namespace) -> int:
         reduced += [] if not t.train_subset else [f"{t.train_subset} of 60,000 training images"]
         why = f" ({'; '.join(reduced)}, to fit a small CPU)" if reduced else ""
         print(f"  accuracy: Fashion-MNIST at {t.image_size}x{t.image_size}, {t.epochs} epoch(s), "
-              f"batch {t.batch_size}, profile {args.profile}{why}")  # fmt: skip
+              f"batch {t.batch_size}, profile {args.profile}{why}; {len(plan.seeds)} seed(s) "
+              f"({', '.join(map(str, plan.seeds))}), paired across frameworks")  # fmt: skip
     if plan.bench:
         b = plan.bench
         print(f"  throughput: {b.variant} at {b.image_size}x{b.image_size}, batch {b.batch_size}, "

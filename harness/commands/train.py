@@ -2,6 +2,7 @@
 
     alexbench train --framework torch                  # Fashion-MNIST, defaults below
     alexbench train --framework jax --epochs 3 --image-size 96 --train-subset 20000
+    alexbench train --framework keras --seeds 3           # three replicates: mean, spread, 95% interval
 
 Defaults are sized for a 2-core CPU (64x64 input, 10,000 training images, 2 epochs: a few
 minutes); use --image-size 224 --train-subset 0 (all) on a GPU for full-size training.
@@ -11,8 +12,10 @@ Every framework gets the same seed, weights, batches, augmentation and hyperpara
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
-from harness.training import TrainSettings, load_data, model_config, train_and_evaluate
+from harness import stats
+from harness.training import TrainSettings, load_data, model_config, train_and_evaluate, tta_thresholds
 from impls.errors import AlexBenchError
 from impls.modes import resolve
 
@@ -40,7 +43,7 @@ def add_settings_arguments(parser: argparse.ArgumentParser, defaults: TrainSetti
 
 
 def settings_from_args(args: argparse.Namespace) -> TrainSettings:
-    for name in ("epochs", "batch_size"):
+    for name in ("epochs", "batch_size", "evals_per_epoch"):
         if getattr(args, name) < 1:
             raise AlexBenchError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     return TrainSettings(
@@ -58,11 +61,18 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
         variant=args.variant,
         in_channels=args.in_channels,
         mode=getattr(args, "mode", None),
+        evals_per_epoch=getattr(args, "evals_per_epoch", 1),
     )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--framework", default="torch", help="torch, keras or jax (see `alexbench info`)")
+    parser.add_argument(
+        "--seeds", type=int, default=1, metavar="N",
+        help="train N times, seeds SEED .. SEED+N-1 (weights, batch order, augmentation and dropout follow the "
+        "seed), and summarize top-1/top-5/loss as mean, standard deviation and 95%% interval",
+    )  # fmt: skip
+    parser.add_argument("--evals-per-epoch", type=int, default=1, help="test-split evaluations per epoch")
     parser.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
     parser.add_argument("--mode", help="execution mode, e.g. bf16 (default: the framework's; see `alexbench info`)")
     add_settings_arguments(parser)
@@ -72,23 +82,40 @@ def main(args: argparse.Namespace) -> int:
     import impls
 
     settings = settings_from_args(args)
+    if args.seeds < 1:
+        raise AlexBenchError(f"--seeds must be >= 1, got {args.seeds}")
     model_config(settings, 10)  # validate sizes before loading any data
     impls.implementation_class(args.framework)  # and the framework (unknown or not installed)
     resolve(args.framework, settings.mode)  # and the mode
-    train_set, test_set = load_data(settings, args.data_dir, args.dataset, args.strict_images)
-    print(
-        f"{args.framework} on {args.device}: {train_set.name} ({len(train_set)} train, {len(test_set)} test), "
-        f"{settings.variant} AlexNet at {settings.image_size}x{settings.image_size}, batch {settings.batch_size}, "
-        f"{settings.epochs} epoch(s)"
-    )
-    for note in train_set.notes:
-        print(f"  note: {note}")
-    result = train_and_evaluate(args.framework, settings, train_set, test_set, args.device)
-    print(f"{'epoch':>5} {'train loss':>10} {'test loss':>9} {'top-1':>7} {'top-5':>7} {'seconds':>8}")
-    for e in result.epochs:
-        losses = f"{e.train_loss:>10.4f} {e.test_loss:>9.4f}"
-        print(f"{e.epoch:>5} {losses} {e.test_top1:>7.2%} {e.test_top5:>7.2%} {e.seconds:>8.1f}")
-    if result.diverged:
-        print("DIVERGED: " + result.notes[-1])
-        return 1
+    finals = []
+    for seed in range(settings.seed, settings.seed + args.seeds):
+        run = replace(settings, seed=seed)
+        train_set, test_set = load_data(run, args.data_dir, args.dataset, args.strict_images)
+        print(
+            f"{args.framework} on {args.device}: {train_set.name} ({len(train_set)} train, {len(test_set)} test), "
+            f"{run.variant} AlexNet at {run.image_size}x{run.image_size}, batch {run.batch_size}, "
+            f"{run.epochs} epoch(s), seed {seed}"
+        )
+        for note in train_set.notes:
+            print(f"  note: {note}")
+        result = train_and_evaluate(args.framework, run, train_set, test_set, args.device)
+        print(f"{'epoch':>5} {'train loss':>10} {'test loss':>9} {'top-1':>7} {'top-5':>7} {'seconds':>8}")
+        for e in result.epochs:
+            losses = f"{e.train_loss:>10.4f} {e.test_loss:>9.4f}"
+            print(f"{e.epoch:>5} {losses} {e.test_top1:>7.2%} {e.test_top5:>7.2%} {e.seconds:>8.1f}")
+        for threshold in tta_thresholds(train_set.name):
+            point = result.time_to(threshold)
+            reached = f"{point.seconds:.1f} s of training, {point.images} images" if point else "not reached"
+            print(f"  time to {threshold:.0%} top-1: {reached}")
+        if result.diverged:
+            print("DIVERGED: " + result.notes[-1])
+            return 1
+        finals.append(result.final)
+    if len(finals) > 1:
+        print(f"over {len(finals)} seeds (mean ± standard deviation [95% interval of the mean]):")
+        for name in ("test_top1", "test_top5", "test_loss"):
+            s = stats.mean_ci([getattr(f, name) for f in finals])
+            scale, unit = (100, "%") if "top" in name else (1, "")
+            print(f"  {name:<10} {s['mean'] * scale:.2f}{unit} ± {s['sd'] * scale:.2f} "
+                  f"[{s['ci95_low'] * scale:.2f}, {s['ci95_high'] * scale:.2f}]")  # fmt: skip
     return 0

@@ -17,9 +17,12 @@ from harness.training import TrainSettings
 
 PROFILES = {
     # accuracy training (TrainSettings fields) per profile
-    "quick": dict(epochs=2, image_size=64, train_subset=8000, test_subset=None, batch_size=64),
-    "full": dict(epochs=10, image_size=224, train_subset=None, test_subset=None, batch_size=128),
+    "quick": dict(epochs=2, image_size=64, train_subset=4000, test_subset=2000, batch_size=64, evals_per_epoch=2),
+    "full": dict(epochs=10, image_size=224, train_subset=None, test_subset=None, batch_size=128, evals_per_epoch=2),
 }
+# Accuracy replicates (seeds) per profile: one float32 training run per framework measures the
+# seed's luck as much as the framework (see README, "Accuracy you can compare").
+REPLICATES = {"quick": 3, "full": 3}
 
 
 @dataclass
@@ -59,6 +62,7 @@ class Plan:
     modes: dict[str, list[str]] | None = None  # framework -> execution modes to time (None: defaults)
     worker_timeout: float | None = None  # seconds a worker may stay silent (None: derived, protocol.Deadlines)
     best: bool = False  # --modes best: every mode a candidate, the fastest per class and phase measured
+    seeds: list[int] | None = None  # accuracy replicates (paired across frameworks); None: train.seed only
     trial: TrialSettings = field(default_factory=TrialSettings)
 
 

@@ -10,7 +10,7 @@ skips what a run already recorded.
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timezone
 
 from harness import backends, results
@@ -56,13 +56,17 @@ class Runner:
         results.write(self.run_dir, record, self.environment(record.framework, record.device))
         self.written.append(record)
 
-    def failure(self, framework: str, device: str, measurement: str, error: str, mode: str | None = None) -> None:
-        self.record(results.Record("failure", framework, device, measurement, self.plan.run_id, mode=mode, error=error))
+    def failure(self, framework: str, device: str, measurement: str, error: str, mode: str | None = None,
+                seed: int | None = None) -> None:  # fmt: skip
+        self.record(results.Record(
+            "failure", framework, device, measurement, self.plan.run_id, mode=mode, error=error, seed=seed
+        ))  # fmt: skip
         where = f"{framework} ({mode})" if mode else framework
         print(f"  {where} on {device}: {measurement} failed: {error}", file=sys.stderr)
 
-    def skip(self, kind: str, framework: str, device: str, measurement: str, mode: str | None = None) -> bool:
-        return results.Record(kind, framework, device, measurement, "", mode=mode).key in self.done
+    def skip(self, kind: str, framework: str, device: str, measurement: str, mode: str | None = None,
+             seed: int | None = None) -> bool:  # fmt: skip
+        return results.Record(kind, framework, device, measurement, "", mode=mode, seed=seed).key in self.done
 
     # -------------------------------------------------------------- devices
     def targets(self) -> list[tuple[str, str]]:
@@ -99,11 +103,13 @@ class Runner:
         if not pairs:
             raise AlexBenchError("nothing to run: no requested framework is installed (see `alexbench info`)")
         if self.plan.train:
-            for framework, device in pairs:
-                if self.skip("train", framework, device, "accuracy", DEFAULT_MODE[framework]):
-                    print(f"  {framework} on {device}: accuracy already recorded (--resume)")
-                    continue
-                self.train(framework, device, tqdm)
+            # replicate k of every framework before replicate k+1: paired seeds, and drift hits all alike
+            for seed in self.plan.seeds or [self.plan.train.seed]:
+                for framework, device in pairs:
+                    if self.skip("train", framework, device, "accuracy", DEFAULT_MODE[framework], seed):
+                        print(f"  {framework} on {device}: accuracy (seed {seed}) already recorded (--resume)")
+                        continue
+                    self.train(framework, device, tqdm, seed)
         if self.plan.bench:
             self.throughput(pairs, tqdm)
         return self.written
@@ -115,13 +121,13 @@ class Runner:
         self.hello[(framework, device)] = worker.call("hello")
         return worker
 
-    def train(self, framework: str, device: str, tqdm) -> None:
-        settings = self.plan.train
+    def train(self, framework: str, device: str, tqdm, seed: int) -> None:
+        settings = replace(self.plan.train, seed=seed)
         started = _now()
         worker = None
         try:
             worker = self.start(framework, device)
-            bar = tqdm(desc=f"{framework}/{device} accuracy", unit="img", leave=False, disable=None)
+            bar = tqdm(desc=f"{framework}/{device} accuracy, seed {seed}", unit="img", leave=False, disable=None)
 
             def progress(message):
                 if "total" in message:
@@ -132,7 +138,7 @@ class Runner:
             out = worker.call("train", progress=progress, settings=asdict(settings), data_dir=self.plan.data_dir)
             bar.close()
         except (AlexBenchError, WorkerCrashed) as error:
-            self.failure(framework, device, "accuracy", str(error), DEFAULT_MODE[framework])
+            self.failure(framework, device, "accuracy", str(error), DEFAULT_MODE[framework], seed)
             return
         finally:
             close_all([worker] if worker is not None else [])

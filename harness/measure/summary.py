@@ -8,18 +8,20 @@ import impls
 from harness import stats
 from harness.measure.plan import BenchSettings
 from harness.results import Record
-from harness.training import TrainSettings
+from harness.training import TrainSettings, tta_thresholds
 from impls.modes import resolve
 
 
 def accuracy_record(out: dict, settings: TrainSettings, framework: str, device: str, run_id: str, mode: str,
                     started: str) -> Record:  # fmt: skip
-    """The `train` record of one accuracy training (out: the worker's cmd_train result)."""
+    """The `train` record of one accuracy training (out: the worker's cmd_train result):
+    final top-1/top-5/loss, the per-epoch rows, the convergence curve and time-to-accuracy."""
     final = out["epochs"][-1] if out["epochs"] else {}
     images = settings.epochs * out["train_examples"]
     notes = list(out["notes"]) + [
         f"trained at {settings.image_size}x{settings.image_size} on {out['train_examples']} of the training "
-        f"images for {settings.epochs} epoch(s); evaluated on {out['test_examples']} test images"
+        f"images for {settings.epochs} epoch(s), seed {settings.seed}; evaluated on {out['test_examples']} test "
+        f"images, {settings.evals_per_epoch} time(s) per epoch"
     ]
     if out["device_peak_why"]:
         notes.append(f"device peak memory: {out['device_peak_why']}")
@@ -29,15 +31,26 @@ def accuracy_record(out: dict, settings: TrainSettings, framework: str, device: 
         "test_loss": final.get("test_loss"),
         "train_loss": final.get("train_loss"),
         "seconds": out["seconds"],
+        "train_seconds": out["curve"][-1]["seconds"] if out["curve"] else None,
         "train_images": images,
         "peak_rss_bytes": out["peak_rss_bytes"],
         "device_peak_bytes": out["device_peak_bytes"],
         "diverged": int(out["diverged"]),
     }
+    for threshold in tta_thresholds(out["dataset"]):
+        point = next((p for p in out["curve"] if p["test_top1"] >= threshold), None)
+        name = f"top1_{round(threshold * 100)}"
+        metrics[f"images_to_{name}"] = point["images"] if point else None
+        metrics[f"seconds_to_{name}"] = point["seconds"] if point else None
+    notes.append(
+        "time to accuracy: training seconds (evaluations excluded) and images seen when test top-1 first "
+        f"reached {', '.join(f'{t:.0%}' for t in tta_thresholds(out['dataset']))} (None: not reached)"
+    )
     return Record(
         "train", framework, device, "accuracy", run_id, variant=settings.variant, mode=mode,
         batch_size=settings.batch_size, image_size=[settings.image_size] * 2, dataset=out["dataset"],
         metrics=metrics, samples=out["epochs"], settings=asdict(settings), notes=notes, started=started,
+        seed=settings.seed, curve=out["curve"],
     )  # fmt: skip
 
 

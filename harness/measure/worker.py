@@ -74,6 +74,7 @@ class Worker:
         peak, why = self.backend.device_peak_bytes(self.device)
         return {
             "epochs": [asdict(e) for e in result.epochs],
+            "curve": [asdict(p) for p in result.curve],
             "diverged": result.diverged,
             "notes": result.notes,
             "dataset": result.dataset,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness import results
-from harness.report import sections_results, sections_speed
+from harness.report import accuracy, sections_results, sections_speed
 from harness.report.cells import Cells
 from harness.report.entries import Entry, load
 from harness.report.model import DASH
@@ -33,7 +33,7 @@ SECTIONS = (
     sections_speed.efficiency,
     sections_speed.modes,
     sections_speed.overhead,
-    sections_results.accuracy,
+    accuracy.section,
     sections_results.parity,
     sections_results.failures,
     sections_results.environment,

@@ -81,7 +81,7 @@ def number(name: str, value):
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, (int, float)):
-        integral = name.endswith("_bytes") or name in INTEGER_METRICS
+        integral = name.endswith("_bytes") or name.startswith("images_to_") or name in INTEGER_METRICS
         if integral and float(value).is_integer():
             return int(value)
         return float(value)

@@ -59,27 +59,53 @@ def memory(ctx: Cells) -> list[Plot]:
     ]
 
 
+def curve(entry) -> list[tuple[float, float]]:
+    """(images seen, test top-1 %) of one training: its convergence curve, or for records
+    made before curves were kept, one point per epoch."""
+    if entry.curve:
+        return [
+            (float(p["images"]), 100 * float(p["test_top1"])) for p in entry.curve if not missing(p.get("test_top1"))
+        ]
+    epochs = sorted((r for r in entry.samples if isinstance(r, dict) and r.get("epoch") is not None),
+                    key=lambda r: r["epoch"])  # fmt: skip
+    per_epoch = (entry.metrics.get("train_images") or 0) / max(len(epochs), 1)
+    return [(r["epoch"] * per_epoch, 100 * float(r["test_top1"])) for r in epochs if not missing(r.get("test_top1"))]
+
+
 def accuracy(ctx: Cells) -> list[Plot]:
+    """Convergence: test top-1 against images seen, one line per framework (the mean over
+    seeds), the seeds' spread (lowest to highest) as a band."""
+    from harness.report.accuracy import replicates
+
     s = ctx.s
-    lines = []
+    lines, bands = [], []
     for device in s.devices:
         for framework in s.frameworks:
-            e = s.cell("train", framework, device, "accuracy").entry
-            if e is None:
+            curves = [curve(e) for e in replicates(s, framework, device)]
+            curves = [c for c in curves if c]
+            if not curves:
                 continue
-            rows = sorted(
-                (r for r in e.samples if isinstance(r, dict) and r.get("epoch") is not None), key=lambda r: r["epoch"]
-            )
-            for metric, dash in (("test_top1", None), ("test_top5", "5,3")):
-                pts = [(float(r["epoch"]), 100 * float(r[metric])) for r in rows if not missing(r.get(metric))]
-                if pts:
-                    lines.append((f"{framework}/{device} {'top-1' if metric == 'test_top1' else 'top-5'}", pts, dash))
+            length = min(len(c) for c in curves)  # replicates of one experiment share the schedule
+            points = [[c[i] for c in curves] for i in range(length)]
+            name = f"{framework}/{device} top-1"
+            lines.append((name, [(p[0][0], sum(y for _, y in p) / len(p)) for p in points], None))
+            if len(curves) > 1:
+                bands.append((name, [(p[0][0], min(y for _, y in p), max(y for _, y in p)) for p in points]))
     if not lines:
         return []
     return [
         (
-            line_chart("Test accuracy per epoch", lines, "epoch", "accuracy (%)", y_cap=100.0),
-            "Top-1 (solid) and top-5 (dashed) test accuracy after each epoch.",
+            line_chart(
+                "Convergence: test top-1 against images seen",
+                lines,
+                "training images seen",
+                "top-1 (%)",
+                y_cap=100.0,
+                bands=bands,
+                x_name="images",
+            ),  # fmt: skip
+            "Test top-1 after each evaluation against the training images seen: the mean over seeds (line) and "
+            "the lowest to the highest seed (band).",
         )
     ]
 

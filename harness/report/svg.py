@@ -167,8 +167,11 @@ def line_chart(
     width: int = 780,
     height: int = 340,
     y_cap: float | None = None,
+    bands: Sequence[tuple[str, Sequence[tuple[float, float, float]]]] = (),
+    x_name: str = "epoch",
 ) -> str:
-    """Lines with markers: (name, [(x, y)...], dash pattern or None)."""
+    """Lines with markers: (name, [(x, y)...], dash pattern or None); `bands`, drawn under
+    them in the same colour: (name of a line, [(x, low, high)...]), e.g. a spread over seeds."""
     svg = Svg(width, height, title)
     names = sorted({name.rsplit(" ", 1)[0] for name, _, _ in lines})
     color_of = {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
@@ -183,7 +186,7 @@ def line_chart(
     svg.height = height
     left, right, top, bottom = 70, width - 20, 50 + 16 * (rows - 1), height - 50
     xs = [x for _, pts, _ in lines for x, _ in pts] or [1]
-    ys = [y for _, pts, _ in lines for _, y in pts] or [1.0]
+    ys = [y for _, pts, _ in lines for _, y in pts] + [h for _, pts in bands for _, _, h in pts] or [1.0]
     x_min, x_max = min(xs), max(xs)
     if x_max == x_min:
         x_min, x_max = x_min - 1, x_max + 1
@@ -208,6 +211,11 @@ def line_chart(
     svg.line(left, bottom, right, bottom)
     svg.text((left + right) / 2, height - 12, x_label)
     svg.text(16, (top + bottom) / 2, y_label, rotate=-90)
+    for name, pts in bands:
+        if len(pts) > 1:
+            outline = [at(x, low) for x, low, _ in pts] + [at(x, high) for x, _, high in reversed(pts)]
+            path = " ".join(f"{_num(x)},{_num(y)}" for x, y in outline)
+            svg.add(f'<polygon points="{path}" fill="{color_of[name.rsplit(" ", 1)[0]]}" fill-opacity="0.2"/>')
     for name, pts, dash in lines:
         color = color_of[name.rsplit(" ", 1)[0]]
         coords = [at(x, y) for x, y in pts]
@@ -218,6 +226,6 @@ def line_chart(
         for (x, y), (px, py) in zip(pts, coords):
             svg.add(
                 f'<circle cx="{_num(px)}" cy="{_num(py)}" r="3" fill="{color}"><title>'
-                f"{html.escape(name)}, epoch {_tick(x)}: {y:.2f}</title></circle>"
+                f"{html.escape(name)}, {x_name} {_tick(x)}: {y:.2f}</title></circle>"
             )
     return svg.done()

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA = "alexbench.record"
-VERSION = 2  # 2: the "selection" kind (--modes best); version 1 records read as they are
+VERSION = 2  # 2: the "selection" kind (--modes best), seed and curve; version 1 records read as they are
 KINDS = ("train", "throughput", "parity", "failure", "selection")
 
 # Records made before execution modes were recorded (mode None) ran these: NCHW eager
@@ -65,6 +65,8 @@ class Record:
     error: str | None = None
     started: str | None = None
     finished: str | None = None
+    seed: int | None = None  # train records: the replicate's seed (weights, batch order, augmentation, dropout)
+    curve: list[dict] = field(default_factory=list)  # train records: test accuracy against images seen
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -74,7 +76,8 @@ class Record:
     def key(self) -> str:
         """Identity of the measurement within a run (its file name; used by --resume)."""
         key = f"{self.kind}-{self.framework}-{self.device}-{self.measurement}"
-        return (key + (f"-{self.mode}" if self.mode else "")).replace("/", "_")
+        key += (f"-{self.mode}" if self.mode else "") + (f"-seed{self.seed}" if self.seed is not None else "")
+        return key.replace("/", "_")
 
 
 def _clean(value):

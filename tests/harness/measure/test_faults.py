@@ -64,8 +64,8 @@ def test_signal_mid_run_keeps_every_record_and_resume_finishes_the_run(tmp_path,
     args = [*TINY_RUN, "--skip-throughput", "--frameworks", "torch,jax", "--out", str(tmp_path),
             "--run-id", "sig", "--data-dir", str(mini_fashion), "--epochs", "4"]  # fmt: skip
     run_dir = tmp_path / "runs" / "sig"
-    first = run_dir / f"train-torch-cpu-accuracy-{DEFAULT_MODE['torch']}.json"
-    second = run_dir / f"train-jax-cpu-accuracy-{DEFAULT_MODE['jax']}.json"
+    first = run_dir / f"train-torch-cpu-accuracy-{DEFAULT_MODE['torch']}-seed0.json"
+    second = run_dir / f"train-jax-cpu-accuracy-{DEFAULT_MODE['jax']}-seed0.json"
     process = subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)  # fmt: skip
     deadline = time.time() + 300
@@ -86,7 +86,7 @@ def test_signal_mid_run_keeps_every_record_and_resume_finishes_the_run(tmp_path,
     done = subprocess.run([sys.executable, "-m", "harness", *args, "--resume", "sig"], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "torch on cpu: accuracy already recorded (--resume)" in done.stdout
+    assert "torch on cpu: accuracy (seed 0) already recorded (--resume)" in done.stdout
     assert first.read_bytes() == before
     record, _ = results.read(second)
     assert record.kind == "train" and record.metrics["top1"] is not None

@@ -15,7 +15,7 @@ from tests.conftest import require
 TINY_RUN = [
     "run", "--devices", "cpu", "--epochs", "1", "--train-subset", "40", "--train-image-size", "63",
     "--image-size", "67", "--batch-size", "2", "--repeats", "3", "--train-steps", "2", "--inference-steps", "2",
-    "--warmup", "1",
+    "--warmup", "1", "--seeds", "1",
 ]  # fmt: skip
 
 
@@ -86,7 +86,7 @@ def test_resume_skips_what_is_recorded(tmp_path, mini_fashion, capsys):
     args = [*TINY_RUN, "--skip-throughput", "--frameworks", "torch", "--out", str(tmp_path), "--run-id", "r",
             "--data-dir", str(mini_fashion)]  # fmt: skip
     assert main(args) == 0
-    record = tmp_path / "runs" / "r" / f"train-torch-cpu-accuracy-{DEFAULT_MODE['torch']}.json"  # key names the mode
+    record = tmp_path / "runs" / "r" / f"train-torch-cpu-accuracy-{DEFAULT_MODE['torch']}-seed0.json"  # mode, seed
     before = record.read_bytes()
     assert main([*args, "--resume"]) == 0
     assert "already recorded (--resume)" in capsys.readouterr().out
@@ -105,3 +105,22 @@ def test_gpu_requested_without_gpu_is_a_clear_failure_record(tmp_path, mini_fash
         main(["--debug", *args])
     frame = results.load(tmp_path)
     assert "no GPU found by torch" in frame.iloc[0].error
+
+
+def test_seeds_are_replicates_paired_across_frameworks(tmp_path, mini_fashion):
+    """--seeds 2: each framework trains twice, seeds 0 and 1, with the same settings but the
+    seed; every record keeps its convergence curve and time to accuracy."""
+    require("torch")
+    require("jax")
+    args = [*TINY_RUN, "--skip-throughput", "--frameworks", "torch,jax", "--seeds", "2", "--out", str(tmp_path),
+            "--run-id", "seeds", "--data-dir", str(mini_fashion)]  # fmt: skip
+    assert main(args) == 0
+    found = [r for _, r, _ in results.load_all(tmp_path) if r.kind == "train"]
+    assert sorted((r.framework, r.seed) for r in found) == [("jax", 0), ("jax", 1), ("torch", 0), ("torch", 1)]
+    for r in found:
+        assert r.settings["seed"] == r.seed
+        assert r.curve and r.curve[-1]["images"] == 40 and r.curve[-1]["test_top1"] == r.metrics["top1"]
+        assert [p["images"] for p in r.curve] == sorted(p["images"] for p in r.curve)
+        assert {"seconds_to_top1_50", "images_to_top1_70"} <= set(r.metrics)
+    without_seed = {json.dumps({k: v for k, v in r.settings.items() if k != "seed"}, sort_keys=True) for r in found}
+    assert len(without_seed) == 1  # one experiment: replicates differ in the seed only
