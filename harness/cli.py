@@ -20,6 +20,7 @@ COMMANDS = {
     "run": ("harness.commands.run", "the main job: train, evaluate and measure every framework x device, record it"),
     "report": ("harness.commands.report", "write results/REPORT.md, report.html and summary.csv from the records"),
     "overhead": ("harness.commands.overhead", "benchmark: our implementations side by side with plain framework loops"),
+    "scale": ("harness.commands.scale", "data-parallel training throughput at each world size, on each engine"),
 }
 
 

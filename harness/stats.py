@@ -25,7 +25,7 @@ def median_ci(samples: Sequence[float], confidence: float = 0.95) -> tuple[float
     # Largest k with P(Binomial(n, 1/2) < k) <= alpha/2: the CI is [x_(k), x_(n-k+1)] (1-based).
     cdf, k = 0.0, 0
     for j in range(n + 1):
-        p = math.comb(n, j) / 2.0**n
+        p = math.exp(math.lgamma(n + 1) - math.lgamma(j + 1) - math.lgamma(n - j + 1) - n * math.log(2.0))
         if cdf + p > alpha / 2:
             break
         cdf += p

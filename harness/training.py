@@ -7,6 +7,7 @@ Every framework gets the same seed, weights, batches, augmentation and hyperpara
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -100,11 +101,11 @@ def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(-log_probs[np.arange(len(labels)), labels].mean())
 
 
-def evaluate(model, dataset, preprocess, batch_size: int, bar=None, progress=None) -> dict[str, float]:
-    """Top-1, top-5 and mean loss over `dataset` (eval mode, no augmentation)."""
+def evaluate(model, pipeline: data_module.Pipeline, bar=None, progress=None) -> dict[str, float]:
+    """Top-1, top-5 and mean loss over the pipeline's dataset (eval mode, no augmentation)."""
     correct1 = correct5 = 0
     loss_sum = 0.0
-    for images, labels in data_module.batches(dataset, batch_size, preprocess, shuffle=False):
+    for images, labels in pipeline.epoch(0):
         logits = model.predict(images).astype(np.float64)
         correct1 += topk_correct(logits, labels, 1)
         correct5 += topk_correct(logits, labels, 5)
@@ -113,7 +114,7 @@ def evaluate(model, dataset, preprocess, batch_size: int, bar=None, progress=Non
             bar.update(len(labels))
         if progress is not None:
             progress(len(labels))
-    n = len(dataset)
+    n = len(pipeline.prepared)
     return {"top1": correct1 / n, "top5": correct5 / n, "loss": loss_sum / n}
 
 
@@ -149,6 +150,22 @@ def model_config(settings: TrainSettings, num_classes: int, dtype: str = "float3
     )
 
 
+CROP_PADDING = data_module.Augment().crop_padding
+
+
+def prepare_data(settings: TrainSettings, train_set, test_set, config: AlexNetConfig):
+    """(training pipeline, test pipeline, input normalization): both sets prepared once at
+    the model's size as uint8; the test set normalized with the training set's statistics."""
+    size, channels = config.image_size, config.in_channels
+    pad = round(size[0] * CROP_PADDING) if settings.augment else 0
+    train = data_module.prepare(train_set, size, channels, pad)
+    test = data_module.prepare(test_set, size, channels, 0)
+    augment = data_module.Augment() if settings.augment else None
+    pipeline = data_module.Pipeline(train, settings.batch_size, settings.seed, augment=augment)
+    evaluation = data_module.Pipeline(test, max(settings.batch_size, 128), shuffle=False)
+    return pipeline, evaluation, train.norm
+
+
 def train_and_evaluate(
     framework: str,
     settings: TrainSettings,
@@ -158,72 +175,105 @@ def train_and_evaluate(
     show_progress: bool = True,
     on_epoch=None,
     progress=None,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_seconds: float = 300.0,
 ) -> TrainResult:
     """Train `framework` for settings.epochs, evaluating on the test split
     settings.evals_per_epoch times per epoch (the last at the epoch's end).
 
     Every evaluation is a point of the convergence curve: images seen, seconds spent
     training (evaluations excluded), test top-1/top-5/loss; time-to-accuracy comes from it.
+    With `checkpoint` (a .npz path) the training is saved there every `checkpoint_seconds`
+    of training and after each epoch, and continues from it if it exists (same settings):
+    from the batch it had reached, with the same weights, momentum and dropout state.
     Stops early, marking the result diverged, if the loss becomes NaN or inf.
     progress(n), if given, is called with the number of images after each batch.
     """
     from tqdm.auto import tqdm
 
     import impls
+    from harness import checkpoint as checkpoints
 
     config = model_config(settings, train_set.num_classes)
     optimizer = SGDConfig(settings.lr, settings.momentum, settings.weight_decay)
-    model = impls.create(framework, config, device=device, optimizer=optimizer, seed=settings.seed, mode=settings.mode)
-    preprocess = data_module.Preprocess.for_dataset(train_set, config.image_size, config.in_channels)
-    augment = data_module.Augment() if settings.augment else None
+    pipeline, evaluation, norm = prepare_data(settings, train_set, test_set, config)
+    model = impls.create(framework, config, device=device, optimizer=optimizer, seed=settings.seed, mode=settings.mode,
+                         input_norm=norm)  # fmt: skip
     result = TrainResult(framework, device, asdict(settings), train_set.name, list(train_set.notes))
-    steps = data_module.num_batches(train_set, settings.batch_size)
+    steps = len(pipeline)
     evals = max(1, min(settings.evals_per_epoch, steps))
     eval_after = {round(steps * k / evals) for k in range(1, evals + 1)}  # step numbers, the last = steps
     hidden = None if show_progress else True
-    images_seen, train_seconds = 0, 0.0
+    state = {"position": [0, 0], "images": 0, "seconds": 0.0, "losses": [0.0, 0], "epoch_seconds": 0.0}
+    restored = checkpoints.load(checkpoint, asdict(settings)) if checkpoint else None
+    if restored is not None:
+        weights, train_state, saved = restored
+        model.set_weights(weights)
+        model.set_state(train_state)
+        state = saved["state"]
+        result.epochs = [EpochResult(**e) for e in saved["epochs"]]
+        result.curve = [EvalPoint(**p) for p in saved["curve"]]
+        result.notes.append(f"resumed from a checkpoint at epoch {state['position'][0] + 1}, batch "
+                            f"{state['position'][1]} ({state['images']} images trained)")  # fmt: skip
+    last_save = time.perf_counter()
+
+    def save() -> None:
+        progress_ = {"settings": asdict(settings), "state": state, "epochs": [asdict(e) for e in result.epochs],
+                     "curve": [asdict(p) for p in result.curve]}  # fmt: skip
+        checkpoints.save(checkpoint, model.get_weights(), model.get_state(), progress_)
 
     def evaluate_now(epoch: int) -> dict[str, float]:
-        bar = tqdm(total=len(test_set), desc=f"{framework} evaluate", unit="img", disable=hidden, leave=False)
-        metrics = evaluate(model, test_set, preprocess, max(settings.batch_size, 128), bar, progress)
+        bar = tqdm(total=len(evaluation.prepared), desc=f"{framework} evaluate", unit="img", disable=hidden,
+                   leave=False)  # fmt: skip
+        metrics = evaluate(model, evaluation, bar, progress)
         bar.close()
-        result.curve.append(EvalPoint(epoch, images_seen, train_seconds, metrics["top1"], metrics["top5"],
+        result.curve.append(EvalPoint(epoch, state["images"], state["seconds"], metrics["top1"], metrics["top5"],
                                       metrics["loss"]))  # fmt: skip
         return metrics
 
-    for epoch in range(settings.epochs):
-        start = time.perf_counter()
-        losses = []
-        bar = tqdm(total=len(train_set), desc=f"{framework} epoch {epoch + 1}/{settings.epochs}", unit="img",
-                   disable=hidden, leave=False)  # fmt: skip
-        batches = data_module.batches(train_set, settings.batch_size, preprocess, settings.seed, epoch, augment=augment)
-        for step, (images, labels) in enumerate(batches, start=1):
+    epoch, start = state["position"]
+    while epoch < settings.epochs:
+        epoch_start = time.perf_counter() - state["epoch_seconds"]
+        bar = tqdm(
+            total=len(pipeline.prepared),
+            initial=min(start * settings.batch_size, len(pipeline.prepared)),
+            desc=f"{framework} epoch {epoch + 1}/{settings.epochs}",
+            unit="img",
+            disable=hidden,
+            leave=False,
+        )
+        for step, (images, labels) in enumerate(pipeline.epoch(epoch, start), start=start + 1):
             step_start = time.perf_counter()
             loss = model.train_step(images, labels)
-            train_seconds += time.perf_counter() - step_start
-            images_seen += len(labels)
+            state["seconds"] += time.perf_counter() - step_start
+            state["images"] += len(labels)
             if not math.isfinite(loss):
                 bar.close()
                 result.diverged = True
                 result.notes.append(f"loss became {loss} at epoch {epoch + 1}, step {step}; training stopped")
                 return result
-            losses.append(loss)
+            state["losses"] = [state["losses"][0] + loss, state["losses"][1] + 1]
+            state["position"] = [epoch, step]
             bar.update(len(labels))
             if progress is not None:
                 progress(len(labels))
-            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+            bar.set_postfix(loss=f"{state['losses'][0] / state['losses'][1]:.3f}")
             if step in eval_after and step != steps:
                 evaluate_now(epoch + 1)
+            if checkpoint and time.perf_counter() - last_save > checkpoint_seconds:
+                state["epoch_seconds"] = time.perf_counter() - epoch_start
+                save()
+                last_save = time.perf_counter()
         bar.close()
         metrics = evaluate_now(epoch + 1)
         result.epochs.append(
             EpochResult(
                 epoch=epoch + 1,
-                train_loss=float(np.mean(losses)),
+                train_loss=state["losses"][0] / max(state["losses"][1], 1),
                 test_loss=metrics["loss"],
                 test_top1=metrics["top1"],
                 test_top5=metrics["top5"],
-                seconds=time.perf_counter() - start,
+                seconds=time.perf_counter() - epoch_start,
             )
         )
         if not math.isfinite(metrics["loss"]):
@@ -232,6 +282,11 @@ def train_and_evaluate(
                 f"loss became {metrics['loss']} on the test split after epoch {epoch + 1}; training stopped"
             )
             return result
+        epoch, start = epoch + 1, 0
+        state.update(position=[epoch, 0], losses=[0.0, 0], epoch_seconds=0.0)
+        if checkpoint:
+            save()
+            last_save = time.perf_counter()
         if on_epoch is not None:
             on_epoch(result)
     return result

@@ -14,7 +14,7 @@ import importlib
 import importlib.util
 from dataclasses import dataclass
 
-from impls.base import AlexNet, DeviceBatch
+from impls.base import AlexNet, DeviceBatch, InputNorm, TrainState
 from impls.config import AlexNetConfig, SGDConfig, forward_flops, min_image_size, tiny_config
 from impls.errors import AlexBenchError, ConfigError, FrameworkUnavailableError
 from impls.weights import Weights, check_weights, init_weights, load_weights, parameter_count, save_weights
@@ -97,6 +97,8 @@ __all__ = [
     "AlexNetConfig",
     "DeviceBatch",
     "Implementation",
+    "InputNorm",
+    "TrainState",
     "SGDConfig",
     "Weights",
     "available",

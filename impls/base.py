@@ -11,6 +11,11 @@ computes in bfloat16 from float32 weights, but the boundary stays float32 numpy.
 Compute-only timing: `device_batch(images, labels)` converts, validates and places a
 batch on the model's device once; `predict` and `train_step` accept that batch in place
 of numpy arrays, so a timed step does no host-to-device copy.
+
+uint8 input: with an InputNorm (`input_norm=` or `set_input_norm`), images may be uint8
+NHWC; they cross to the device as uint8 (a quarter of float32's bytes) and each framework
+normalizes them — and expands gray to three channels — as the first operation of its step,
+with one formula (InputNorm). get_state / set_state carry what a checkpoint needs.
 """
 
 from __future__ import annotations
@@ -25,6 +30,48 @@ from impls.config import AlexNetConfig, SGDConfig
 from impls.errors import ConfigError, InputError
 from impls.modes import Mode, resolve
 from impls.weights import Weights, check_weights, init_weights
+
+
+@dataclass(frozen=True)
+class InputNorm:
+    """How a model turns uint8 images into its input, as the first operation of its step:
+    x = (u8 / 255 - mean) / std per channel, computed as u8 * scale + shift (scale and shift
+    from float64, then the model's dtype) the same way in every framework; a one-channel
+    (grayscale) batch is expanded to the model's three channels after that.
+
+    mean and std are per channel of the uint8 images, in [0, 1] units."""
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.mean) != len(self.std) or len(self.mean) not in (1, 3):
+            raise ConfigError(f"input normalization needs 1 or 3 channels of mean and std, got {self.mean}, {self.std}")
+        if min(self.std) <= 0:
+            raise ConfigError(f"input normalization std must be > 0, got {self.std}")
+
+    @property
+    def channels(self) -> int:
+        return len(self.mean)
+
+    def scale_shift(self, dtype) -> tuple[np.ndarray, np.ndarray]:
+        """(scale, shift), each (channels,) in `dtype`: x = u8 * scale + shift."""
+        mean, std = np.asarray(self.mean, np.float64), np.asarray(self.std, np.float64)
+        return (1.0 / (255.0 * std)).astype(dtype), (-mean / std).astype(dtype)
+
+    def apply(self, images: np.ndarray, dtype, channels: int) -> np.ndarray:
+        """The same normalization in numpy (the float path, and parity's golden input)."""
+        scale, shift = self.scale_shift(np.float64)
+        x = (images.astype(np.float64) * scale + shift).astype(dtype)
+        return np.repeat(x, channels, axis=-1) if x.shape[-1] == 1 and channels == 3 else x
+
+
+@dataclass
+class TrainState:
+    """The optimizer's momentum (canonical names and layouts) and the dropout generator's state."""
+
+    momentum: Weights
+    rng: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -58,6 +105,7 @@ class AlexNet(ABC):
         optimizer: SGDConfig | None = None,
         seed: int = 0,
         mode: str | None = None,
+        input_norm: InputNorm | None = None,
     ) -> None:
         if not isinstance(config, AlexNetConfig):
             raise ConfigError(f"config must be an AlexNetConfig, got {type(config).__name__}")
@@ -68,8 +116,11 @@ class AlexNet(ABC):
         self.optimizer = optimizer or SGDConfig()
         self.seed = seed  # seeds dropout masks
         self._np_dtype = np.dtype(config.dtype)
+        self.input_norm: InputNorm | None = None
         self._build()
         self.set_weights(init_weights(config, seed=seed))
+        if input_norm is not None:
+            self.set_input_norm(input_norm)
 
     # ----------------------------------------------------------------- public API
     def set_weights(self, weights: Weights) -> None:
@@ -79,6 +130,41 @@ class AlexNet(ABC):
 
     def get_weights(self) -> Weights:
         return self._get_weights()
+
+    def set_input_norm(self, norm: InputNorm) -> None:
+        """How uint8 images become this model's input (InputNorm): with it, predict and
+        train_step take uint8 NHWC batches with norm.channels channels (1 or the config's),
+        which cross to the device as uint8 and are normalized there, first in the step."""
+        if not isinstance(norm, InputNorm):
+            raise ConfigError(f"input normalization must be an impls.InputNorm, got {type(norm).__name__}")
+        if norm.channels not in (1, self.config.in_channels):
+            raise ConfigError(
+                f"input normalization has {norm.channels} channels; this model takes {self.config.in_channels} "
+                "(or 1, expanded on the device)"
+            )
+        self.input_norm = norm
+        self._set_input_norm(*norm.scale_shift(self._np_dtype))
+
+    def distribute(self, engine, reduce: str = "mean") -> None:
+        """Train data-parallel on the framework's own engine, already initialized by the
+        caller (harness.backends: a torch process group, a JAX mesh, a tf.distribute strategy):
+        each rank passes its own local batch (equal sizes), the engine averages the gradients
+        over ranks, every rank applies the same update. loss_and_grads then returns the
+        averaged gradient. reduce="sum" sums instead of averaging: the wrong recipe that
+        parity's data-parallel controls use to prove the check catches it."""
+        if reduce not in ("mean", "sum"):
+            raise ConfigError(f"reduce must be 'mean' or 'sum', got {reduce!r}")
+        self._distribute(engine, reduce)
+
+    def get_state(self) -> TrainState:
+        """What training needs besides the weights to continue exactly (a checkpoint): the
+        momentum (canonical names and layouts) and the state of the dropout masks' generator."""
+        return TrainState(self._get_momentum(), np.asarray(self._get_rng_state()))
+
+    def set_state(self, state: TrainState) -> None:
+        check_weights(state.momentum, self.config)
+        self._set_momentum({k: np.asarray(v, dtype=self._np_dtype) for k, v in state.momentum.items()})
+        self._set_rng_state(np.asarray(state.rng))
 
     def predict(self, images: np.ndarray | DeviceBatch) -> np.ndarray:
         """Logits (N, num_classes) in eval mode (no dropout)."""
@@ -127,6 +213,8 @@ class AlexNet(ABC):
     def _check_images(self, images) -> np.ndarray:
         if not isinstance(images, np.ndarray):
             raise InputError(f"images must be a numpy array (N, H, W, C), got {type(images).__name__}")
+        if images.dtype == np.uint8:
+            return self._check_uint8(images)
         h, w, c = self.config.height, self.config.width, self.config.in_channels
         if images.ndim != 4 or images.shape[1:] != (h, w, c):
             raise InputError(
@@ -144,6 +232,22 @@ class AlexNet(ABC):
         if not np.isfinite(images).all():
             raise InputError(f"images contain {int((~np.isfinite(images)).sum())} NaN or inf values")
         return images
+
+    def _check_uint8(self, images: np.ndarray) -> np.ndarray:
+        if self.input_norm is None:
+            raise InputError(
+                "uint8 images need the model's input normalization: create the model with input_norm="
+                "impls.InputNorm(mean, std) (harness.data.prepare gives one), or pass normalized float images"
+            )
+        h, w, c = self.config.height, self.config.width, self.input_norm.channels
+        if images.ndim != 4 or images.shape[1:] != (h, w, c):
+            raise InputError(
+                f"uint8 images must have shape (N, {h}, {w}, {c}) (NHWC; {c} channel(s), as the input "
+                f"normalization), got {images.shape}"
+            )
+        if len(images) == 0:
+            raise InputError("images is an empty batch")
+        return np.ascontiguousarray(images)
 
     def _check_labels(self, labels, count: int) -> np.ndarray:
         labels = np.asarray(labels)
@@ -180,3 +284,21 @@ class AlexNet(ABC):
 
     @abstractmethod
     def _train_step(self, batch: DeviceBatch) -> Any: ...
+
+    @abstractmethod
+    def _set_input_norm(self, scale: np.ndarray, shift: np.ndarray) -> None: ...
+
+    @abstractmethod
+    def _distribute(self, engine, reduce: str) -> None: ...
+
+    @abstractmethod
+    def _get_momentum(self) -> Weights: ...
+
+    @abstractmethod
+    def _set_momentum(self, momentum: Weights) -> None: ...
+
+    @abstractmethod
+    def _get_rng_state(self) -> np.ndarray: ...
+
+    @abstractmethod
+    def _set_rng_state(self, state: np.ndarray) -> None: ...

@@ -152,6 +152,23 @@ def build_network(config: AlexNetConfig, compute_dtype: Any = None) -> Callable[
     return forward
 
 
+def input_normalization(config: AlexNetConfig) -> Callable[..., jax.Array]:
+    """normalize(images, norm): uint8 images (norm = (scale, shift)) to the model's input,
+    u8 * scale + shift with gray expanded to three channels; float images (norm None) as they are."""
+    dtype = _DTYPES[config.dtype]
+
+    def normalize(images: jax.Array, norm) -> jax.Array:
+        if norm is None:
+            return images
+        scale, shift = norm
+        x = images.astype(dtype) * scale + shift
+        if x.shape[-1] != config.in_channels:
+            x = jnp.broadcast_to(x, (*x.shape[:-1], config.in_channels))
+        return x
+
+    return normalize
+
+
 def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
     """Mean over the batch of -log softmax(logits)[label] (torch's cross_entropy)."""
     log_probs = jax.nn.log_softmax(logits, axis=-1)
@@ -182,32 +199,75 @@ class JaxAlexNet(AlexNet):
         self._dtype = _DTYPES[self.config.dtype]
         self._layout = NHWCLayout(self.config, dense_in_out=False)
         self._step = 0  # train-mode passes so far: folds into the dropout key
+        self._dropout_seed = int(self.seed) % 2**32
+        self._mesh = None  # data-parallel: the mesh the batch is sharded over (distribute)
+        self._compile()
+        self._params: Params = {}
+        self._momentum: Params = {}
+        self._norm = None  # uint8 input: (scale, shift) on the device, set by set_input_norm
 
+    def _compile(self, loss_scale: float = 1.0) -> None:
+        """The jitted entry points. loss_scale multiplies the loss (the summed-gradient
+        control of data-parallel parity: world x the mean)."""
         forward = build_network(self.config, jnp.bfloat16 if self.mode.reduced_precision else None)
-        seed, opt = int(self.seed), self.optimizer
+        opt = self.optimizer
+        normalize = input_normalization(self.config)
 
-        def loss_fn(params: Params, images: jax.Array, labels: jax.Array, step: jax.Array) -> jax.Array:
-            key = jax.random.fold_in(jax.random.key(seed), step)
-            return cross_entropy(forward(params, images, key), labels)
+        def loss_fn(params: Params, images: jax.Array, labels: jax.Array, step: jax.Array, norm) -> jax.Array:
+            key = jax.random.fold_in(jax.random.key(step[0]), step[1])  # step: (seed, pass)
+            return cross_entropy(forward(params, normalize(images, norm), key), labels) * loss_scale
 
-        def predict(params: Params, images: jax.Array) -> jax.Array:
-            return forward(params, images, None)
+        def predict(params: Params, images: jax.Array, norm) -> jax.Array:
+            return forward(params, normalize(images, norm), None)
 
-        def train_step(params: Params, momentum: Params, images, labels, step):
-            loss, grads = jax.value_and_grad(loss_fn)(params, images, labels, step)
+        def train_step(params: Params, momentum: Params, images, labels, step, norm):
+            loss, grads = jax.value_and_grad(loss_fn)(params, images, labels, step, norm)
             params, momentum = sgd_update(params, momentum, grads, opt)
             return params, momentum, loss
 
         self._predict_fn = jax.jit(predict)
         self._loss_and_grads_fn = jax.jit(jax.value_and_grad(loss_fn))
         self._train_step_fn = jax.jit(train_step, donate_argnums=(0, 1))
-        self._params: Params = {}
-        self._momentum: Params = {}
+
+    # ------------------------------------------------------------ placement
+    def _put(self, array: np.ndarray) -> jax.Array:
+        """Parameters, momentum, normalization: on the device, or replicated over the mesh."""
+        if self._mesh is None:
+            return jax.device_put(array, self._device)
+        return jax.make_array_from_process_local_data(self._replicated, array)
+
+    def _put_batch(self, array: np.ndarray) -> jax.Array:
+        """A batch: on the device, or this process's shard of the global batch over the mesh."""
+        if self._mesh is None:
+            return jax.device_put(array, self._device)
+        return jax.make_array_from_process_local_data(self._sharded, array)
+
+    @staticmethod
+    def _host(value: jax.Array) -> np.ndarray:
+        """To numpy; a replicated array of several processes from this process's copy."""
+        return np.asarray(value if value.is_fully_addressable else value.addressable_shards[0].data)
+
+    def _distribute(self, mesh, reduce: str) -> None:
+        """The global batch sharded over the mesh's "data" axis, parameters and momentum
+        replicated: jit of the whole step then averages the gradient over every rank's
+        shard (the loss is the global batch's mean); XLA inserts the all-reduce."""
+        from jax.sharding import NamedSharding
+        from jax.sharding import PartitionSpec as P
+
+        weights, momentum = self.get_weights(), self._get_momentum()
+        self._mesh = mesh
+        self._replicated, self._sharded = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
+        if reduce == "sum":  # the sum over ranks of each rank's mean gradient: world x the mean
+            self._compile(loss_scale=float(mesh.devices.size))
+        self._set_weights(weights)
+        self._set_momentum(momentum)
+        if self.input_norm is not None:
+            self.set_input_norm(self.input_norm)
 
     def _find_device(self) -> Any:
         if self.device == "gpu":
             try:
-                gpus = jax.devices("gpu")
+                gpus = jax.local_devices(backend="gpu")  # this process's (a multi-process run sees all)
             except RuntimeError as error:
                 raise DeviceUnavailableError(
                     f"JAX finds no GPU ({error}); use --device cpu, or install a CUDA build of jax "
@@ -216,50 +276,78 @@ class JaxAlexNet(AlexNet):
             if not gpus:
                 raise DeviceUnavailableError("JAX finds no GPU; use --device cpu, or install a CUDA build of jax")
             return gpus[0]
-        return jax.devices("cpu")[0]
+        return jax.local_devices(backend="cpu")[0]
 
     # --------------------------------------------------------------- weights
     def _set_weights(self, weights: Weights) -> None:
         self._params, self._momentum = {}, {}
         for name in weight_shapes(self.config):  # canonical (state_dict) order, whatever the caller's
             value = self._layout.to_native(name, weights[name]).astype(self._dtype, copy=False)
-            self._params[name] = jax.device_put(value, self._device)
-            self._momentum[name] = jnp.zeros(value.shape, dtype=self._dtype, device=self._device)
+            self._params[name] = self._put(value)
+            self._momentum[name] = self._put(np.zeros(value.shape, dtype=self._dtype))
 
     def _get_weights(self) -> Weights:
         return self._canonical(self._params)
 
     def _canonical(self, tree: Params) -> Weights:
-        host = jax.device_get(tree)  # JAX pytrees sort dict keys: rebuild the state_dict order
-        return {name: self._layout.to_canonical(name, np.asarray(host[name])) for name in weight_shapes(self.config)}
+        # JAX pytrees sort dict keys: rebuild the state_dict order
+        return {name: self._layout.to_canonical(name, self._host(tree[name])) for name in weight_shapes(self.config)}
 
     # ------------------------------------------------------------------ data
     def _to_device(self, images: np.ndarray, labels: np.ndarray | None):
-        x = jax.device_put(images, self._device)  # already NHWC, in the model's dtype
-        y = None if labels is None else jax.device_put(labels.astype(np.int32), self._device)
+        x = self._put_batch(images)  # already NHWC, in the model's dtype (or uint8)
+        y = None if labels is None else self._put_batch(labels.astype(np.int32))
         return x, y
 
     def synchronize(self) -> None:
         jax.block_until_ready(self._params)
 
     # --------------------------------------------------------------- compute
-    def _next_step(self) -> np.uint32:
-        step = np.uint32(self._step)
+    def _next_step(self) -> np.ndarray:
+        """(dropout seed, train-mode pass): the dropout key of this pass."""
+        step = np.asarray([self._dropout_seed, self._step], dtype=np.uint32)
         self._step += 1
         return step
 
+    def _norm_for(self, batch: DeviceBatch):
+        return self._norm if batch.images.dtype == jnp.uint8 else None
+
     def _predict(self, batch: DeviceBatch):
-        return np.asarray(self._predict_fn(self._params, batch.images))
+        logits = self._predict_fn(self._params, batch.images, self._norm_for(batch))
+        if logits.is_fully_addressable:
+            return np.asarray(logits)
+        shards = sorted(logits.addressable_shards, key=lambda s: s.index[0].start or 0)  # this process's rows
+        return np.concatenate([np.asarray(s.data) for s in shards])
 
     def _loss_and_grads(self, batch: DeviceBatch):
-        loss, grads = self._loss_and_grads_fn(self._params, batch.images, batch.labels, self._next_step())
-        return float(loss), self._canonical(grads)
+        loss, grads = self._loss_and_grads_fn(
+            self._params, batch.images, batch.labels, self._next_step(), self._norm_for(batch)
+        )
+        return float(self._host(loss)), self._canonical(grads)
 
     def _train_step(self, batch: DeviceBatch):
         self._params, self._momentum, loss = self._train_step_fn(
-            self._params, self._momentum, batch.images, batch.labels, self._next_step()
+            self._params, self._momentum, batch.images, batch.labels, self._next_step(), self._norm_for(batch)
         )
-        return loss
+        return self._host(loss)
+
+    def _set_input_norm(self, scale: np.ndarray, shift: np.ndarray) -> None:
+        self._norm = (self._put(scale), self._put(shift))
+
+    def _get_momentum(self) -> Weights:
+        return self._canonical(self._momentum)
+
+    def _set_momentum(self, momentum: Weights) -> None:
+        for name in weight_shapes(self.config):
+            value = self._layout.to_native(name, momentum[name]).astype(self._dtype, copy=False)
+            self._momentum[name] = self._put(value)
+
+    def _get_rng_state(self) -> np.ndarray:
+        """The dropout seed and the count of train-mode passes: together every dropout key."""
+        return np.asarray([self._dropout_seed, self._step], dtype=np.int64)
+
+    def _set_rng_state(self, state: np.ndarray) -> None:
+        self._dropout_seed, self._step = int(state[0]), int(state[1])
 
     @classmethod
     def versions(cls) -> dict[str, str]:

@@ -176,12 +176,16 @@ class KerasAlexNet(AlexNet):
             )
         policy = "mixed_bfloat16" if self.mode.reduced_precision else config.dtype
         dropout_seeds = [int(s) for s in np.random.SeedSequence(self.seed).generate_state(2)]
-        with tf.device(self._tf_device):
+        self._strategy = getattr(self, "_strategy", None)  # data parallel: a tf.distribute strategy (distribute)
+        # under a strategy, the strategy places the variables; else the device does
+        with tf.device(self._tf_device) if self._strategy is None else contextlib.nullcontext():
             self.net = build_network(config, policy, dropout_seeds)
             # Parameters in canonical (state_dict) order: "features.0.weight" is layer features.0's kernel.
             self._names = list(weight_shapes(config))
             self._params = [self._variable(name) for name in self._names]
             self._momentum = [tf.Variable(tf.zeros(p.shape, p.dtype), trainable=False) for p in self._params]
+        self._functions: dict[str, dict] = {}
+        self._scale = self._shift = None  # uint8 input: tf.Variables (C,), set by set_input_norm
         self._compile_functions()
 
     def _find_device(self) -> str:
@@ -202,12 +206,20 @@ class KerasAlexNet(AlexNet):
         layer, kind = name.rsplit(".", 1)
         return getattr(self.net.get_layer(layer), "kernel" if kind == "weight" else "bias")
 
-    def _compile_functions(self) -> None:
-        """One tf.function per entry point, traced once (batch dimension left open)."""
+    def _compile_functions(self, kind: str = "float") -> dict:
+        """One tf.function per entry point for `kind` of input, traced once (batch dimension
+        left open): "float" (normalized images) or "uint8" (normalized first, in the step)."""
+        if kind in self._functions:
+            return self._functions[kind]
         config, device = self.config, self._tf_device
-        images = tf.TensorSpec((None, config.height, config.width, config.in_channels), self._dtype)
+        channels = self.input_norm.channels if kind == "uint8" else config.in_channels
+        dtype = tf.uint8 if kind == "uint8" else self._dtype
+        images = tf.TensorSpec((None, config.height, config.width, channels), dtype)
         labels = tf.TensorSpec((None,), tf.int64)
         net, params = self.net, self._params
+
+        def prepare(x):
+            return self._normalize(x) if kind == "uint8" else x
 
         def forward_backward(x, y):
             with tf.GradientTape() as tape:
@@ -218,21 +230,89 @@ class KerasAlexNet(AlexNet):
         @tf.function(input_signature=[images], jit_compile=self._xla)
         def predict(x):
             with tf.device(device):
-                return tf.cast(net(x, training=False), params[0].dtype)
+                return tf.cast(net(prepare(x), training=False), params[0].dtype)
+
+        if self._strategy is not None:
+            functions = self._data_parallel_functions(images, labels, lambda x, y: forward_backward(prepare(x), y))
+            self._functions[kind] = {"predict": predict, **functions}
+            return self._functions[kind]
 
         @tf.function(input_signature=[images, labels], jit_compile=self._xla)
         def loss_and_grads(x, y):
             with tf.device(device):
-                return forward_backward(x, y)
+                return forward_backward(prepare(x), y)
 
         @tf.function(input_signature=[images, labels], jit_compile=self._xla)
         def train_step(x, y):
             with tf.device(device):
-                loss, grads = forward_backward(x, y)
+                loss, grads = forward_backward(prepare(x), y)
                 self._sgd_update(grads)
                 return loss
 
-        self._predict_fn, self._loss_and_grads_fn, self._train_fn = predict, loss_and_grads, train_step
+        self._functions[kind] = {"predict": predict, "loss_and_grads": loss_and_grads, "train_step": train_step}
+        return self._functions[kind]
+
+    def _data_parallel_functions(self, images, labels, forward_backward) -> dict:
+        """loss_and_grads and train_step under the strategy: each worker's replica computes
+        its local loss and gradients (XLA-compiled where the mode says so: TensorFlow cannot
+        compile CPU collectives, so only the replica's own work is), the gradients are
+        all-reduced (MEAN; SUM for parity's control), and the update runs in cross-replica
+        context on the averaged gradients (never a Keras optimizer: its apply_gradients
+        inside a replica all-reduces again)."""
+        strategy = self._strategy
+        op = tf.distribute.ReduceOp.SUM if self._reduce == "sum" else tf.distribute.ReduceOp.MEAN
+        per_replica = tf.function(forward_backward, jit_compile=self._xla)
+
+        def replica(x, y):
+            loss, grads = per_replica(x, y)
+            return loss, tf.distribute.get_replica_context().all_reduce(op, grads)
+
+        def local(value):
+            return strategy.experimental_local_results(value)[0]
+
+        @tf.function(input_signature=[images, labels])
+        def loss_and_grads(x, y):
+            loss, grads = strategy.run(replica, args=(x, y))
+            return local(loss), [local(g) for g in grads]
+
+        @tf.function(input_signature=[images, labels])
+        def train_step(x, y):
+            loss, grads = strategy.run(replica, args=(x, y))
+            self._sgd_update([local(g) for g in grads])
+            return local(loss)
+
+        return {"loss_and_grads": loss_and_grads, "train_step": train_step}
+
+    def _distribute(self, strategy, reduce: str) -> None:
+        """Rebuilt under the strategy's scope (mirrored variables), then the same weights."""
+        weights, state = self.get_weights(), self.get_state()
+        self._strategy, self._reduce = strategy, reduce
+        with strategy.scope():
+            self._build()
+        self.set_weights(weights)
+        self.set_state(state)
+        if self.input_norm is not None:
+            self.set_input_norm(self.input_norm)
+
+    def _functions_for(self, batch: DeviceBatch) -> dict:
+        return self._compile_functions("uint8" if batch.images.dtype == tf.uint8 else "float")
+
+    def _normalize(self, x):
+        """uint8 NHWC -> the model's input: u8 * scale + shift, gray expanded to 3 channels."""
+        x = tf.cast(x, self._dtype) * self._scale + self._shift
+        if x.shape[-1] != self.config.in_channels:
+            x = tf.tile(x, [1, 1, 1, self.config.in_channels])
+        return x
+
+    def _set_input_norm(self, scale: np.ndarray, shift: np.ndarray) -> None:
+        with tf.device(self._tf_device):
+            if self._scale is None or self._scale.shape != scale.shape:
+                self._scale = tf.Variable(scale, trainable=False)
+                self._shift = tf.Variable(shift, trainable=False)
+                self._functions.pop("uint8", None)  # traced for the other channel count
+            else:
+                self._scale.assign(scale)
+                self._shift.assign(shift)
 
     # --------------------------------------------------------------- weights
     def _set_weights(self, weights: Weights) -> None:
@@ -247,10 +327,40 @@ class KerasAlexNet(AlexNet):
             for name, variable in zip(self._names, self._params, strict=True)
         }
 
+    def _get_momentum(self) -> Weights:
+        return {
+            name: self._layout.to_canonical(name, np.asarray(buffer.numpy()))
+            for name, buffer in zip(self._names, self._momentum, strict=True)
+        }
+
+    def _set_momentum(self, momentum: Weights) -> None:
+        for name, buffer in zip(self._names, self._momentum, strict=True):
+            buffer.assign(self._layout.to_native(name, momentum[name]))
+
+    def _dropout_generators(self) -> list:
+        dropouts = [layer for layer in self.net.layers if isinstance(layer, layers.Dropout)]
+        return [d.seed_generator for d in dropouts if getattr(d, "seed_generator", None) is not None]  # rate 0: none
+
+    def _get_rng_state(self) -> np.ndarray:
+        """The state of each Dropout layer's seed generator (its masks come from it)."""
+        states = [np.asarray(g.state.numpy()).ravel() for g in self._dropout_generators()]
+        return np.concatenate(states) if states else np.zeros(0, np.int64)
+
+    def _set_rng_state(self, state: np.ndarray) -> None:
+        offset = 0
+        for generator in self._dropout_generators():
+            size = int(np.prod(generator.state.shape))
+            current = generator.state.numpy()
+            generator.state.assign(
+                np.asarray(state[offset : offset + size]).astype(current.dtype).reshape(current.shape)
+            )
+            offset += size
+
     # ------------------------------------------------------------------ data
     def _to_device(self, images: np.ndarray, labels: np.ndarray | None):
+        dtype = tf.uint8 if images.dtype == np.uint8 else self._dtype  # uint8 is normalized in the step
         with tf.device(self._tf_device):  # tf.identity copies onto the device now, not per step
-            x = tf.identity(tf.convert_to_tensor(images, dtype=self._dtype))
+            x = tf.identity(tf.convert_to_tensor(images, dtype=dtype))
             y = None if labels is None else tf.identity(tf.convert_to_tensor(labels, dtype=tf.int64))
         return x, y
 
@@ -260,17 +370,17 @@ class KerasAlexNet(AlexNet):
 
     # --------------------------------------------------------------- compute
     def _predict(self, batch: DeviceBatch):
-        return self._predict_fn(batch.images).numpy()
+        return self._functions_for(batch)["predict"](batch.images).numpy()
 
     def _loss_and_grads(self, batch: DeviceBatch):
-        loss, grads = self._loss_and_grads_fn(batch.images, batch.labels)
+        loss, grads = self._functions_for(batch)["loss_and_grads"](batch.images, batch.labels)
         canonical = {
             name: self._layout.to_canonical(name, g.numpy()) for name, g in zip(self._names, grads, strict=True)
         }
         return float(loss), canonical
 
     def _train_step(self, batch: DeviceBatch):
-        return self._train_fn(batch.images, batch.labels)
+        return self._functions_for(batch)["train_step"](batch.images, batch.labels)
 
     def _sgd_update(self, grads) -> None:
         """The update rule of impls.config.SGDConfig, on the variables (inside the traced step)."""

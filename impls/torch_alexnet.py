@@ -30,7 +30,7 @@ from torch import nn
 
 from impls.base import AlexNet, DeviceBatch
 from impls.config import LRN_ALPHA, LRN_BETA, LRN_K, LRN_SIZE, POOLED_SIZE, AlexNetConfig, layer_specs
-from impls.errors import DeviceUnavailableError
+from impls.errors import ConfigError, DeviceUnavailableError
 from impls.weights import Weights
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -103,6 +103,7 @@ class TorchAlexNet(AlexNet):
         # parameters; compiled lazily, on the first call of each of train/eval).
         self._forward = torch.compile(self.net) if self.mode.name == "compile" else self.net
         self._autocast = self.mode.reduced_precision
+        self._norm: tuple[torch.Tensor, torch.Tensor] | None = None  # uint8 input: (scale, shift), (1, C, 1, 1)
 
     def _find_device(self) -> torch.device:
         if self.device != "gpu":
@@ -116,11 +117,45 @@ class TorchAlexNet(AlexNet):
 
     def _run(self, images: torch.Tensor) -> torch.Tensor:
         """Logits, in float32/float64 whatever the mode computes in."""
+        if images.dtype == torch.uint8:
+            images = self._normalize(images)
         if not self._autocast:
             return self._forward(images)
         with torch.autocast(device_type=self._device.type, dtype=torch.bfloat16):
             logits = self._forward(images)
         return logits.to(self._dtype)  # loss and outputs in float32
+
+    def _normalize(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 (N, C, H, W) -> the model's input: u8 * scale + shift, gray expanded to 3 channels."""
+        scale, shift = self._norm
+        x = images.to(self._dtype) * scale + shift
+        if x.shape[1] != self.config.in_channels:
+            x = x.expand(-1, self.config.in_channels, -1, -1)
+        return x.contiguous(memory_format=self._memory_format)
+
+    def _distribute(self, engine, reduce: str) -> None:
+        """DistributedDataParallel around the network: backward all-reduces the gradients
+        (averaged over ranks), then the same _sgd_update on every rank."""
+        import torch.distributed as dist
+        from torch.nn.parallel import DistributedDataParallel
+
+        if self.mode.name == "compile":
+            raise ConfigError("torch mode 'compile' is not data-parallel in alexbench; use eager or channels_last")
+        ddp = DistributedDataParallel(
+            self.net, device_ids=[self._device.index or 0] if self._device.type == "cuda" else None,
+            process_group=engine,
+        )  # fmt: skip
+        if reduce == "sum":
+
+            def summed(state, bucket):
+                reduced = dist.all_reduce(bucket.buffer(), op=dist.ReduceOp.SUM, group=engine, async_op=True)
+                return reduced.get_future().then(lambda future: future.value()[0])
+
+            ddp.register_comm_hook(None, summed)
+        self._forward = ddp
+
+    def _set_input_norm(self, scale: np.ndarray, shift: np.ndarray) -> None:
+        self._norm = tuple(torch.from_numpy(v).view(1, -1, 1, 1).to(self._device) for v in (scale, shift))
 
     # --------------------------------------------------------------- weights
     def _set_weights(self, weights: Weights) -> None:
@@ -132,11 +167,38 @@ class TorchAlexNet(AlexNet):
     def _get_weights(self) -> Weights:
         return {k: v.detach().cpu().numpy().copy() for k, v in self.net.state_dict().items()}
 
+    def _get_momentum(self) -> Weights:
+        names = [name for name, _ in self.net.named_parameters()]
+        return {n: m.detach().contiguous().cpu().numpy().copy() for n, m in zip(names, self._momentum)}
+
+    def _set_momentum(self, momentum: Weights) -> None:
+        names = [name for name, _ in self.net.named_parameters()]
+        with torch.no_grad():
+            for name, buffer in zip(names, self._momentum):
+                buffer.copy_(torch.from_numpy(momentum[name]))  # copy_ keeps the buffer's layout
+
+    def _get_rng_state(self) -> np.ndarray:
+        """torch's generator of this device (dropout masks come from it)."""
+        state = torch.cuda.get_rng_state() if self._device.type == "cuda" else torch.get_rng_state()
+        return state.numpy().copy()
+
+    def _set_rng_state(self, state: np.ndarray) -> None:
+        tensor = torch.from_numpy(np.ascontiguousarray(state, dtype=np.uint8))
+        if self._device.type == "cuda":
+            torch.cuda.set_rng_state(tensor)
+        else:
+            torch.set_rng_state(tensor)
+
     # ------------------------------------------------------------------ data
     def _to_device(self, images: np.ndarray, labels: np.ndarray | None):
+        x = torch.from_numpy(images)
+        if images.dtype == np.uint8:  # stays uint8 (NHWC strides) until _normalize, on the device
+            if self._device.type == "cuda":  # pinned, so the copy can overlap the step before it
+                x = x.pin_memory().to(self._device, non_blocking=True)
+            return x.permute(0, 3, 1, 2), (None if labels is None else torch.from_numpy(labels).to(self._device))
         # NHWC -> NCHW view. That view already has channels_last strides, so for every mode
         # but eager the batch is used as it is; eager copies it to the standard layout.
-        x = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(memory_format=self._memory_format)
+        x = x.permute(0, 3, 1, 2).contiguous(memory_format=self._memory_format)
         x = x.to(self._device)
         y = None if labels is None else torch.from_numpy(labels).to(self._device)
         return x, y

@@ -57,6 +57,44 @@ class Backend:
         """run(k): k products of two n x n matrices of `dtype` on `device`, synchronized."""
         raise NotImplementedError
 
+    # ------------------------------------------------------------ data parallel
+    engine = ""  # the framework's own data-parallel engine, in words (README, records)
+
+    def launch(self, world: int, ports: list[int], argv: list[str], device: str) -> list[tuple[list[str], dict]]:
+        """The processes of a data-parallel run of `world` ranks on this host: (command, extra
+        environment) each; `ports` are `world` free loopback ports. By default one `python -m
+        harness.distributed.rank` per rank with ALEXBENCH_RANK, ALEXBENCH_WORLD and
+        ALEXBENCH_COORDINATOR (127.0.0.1:ports[0]); on GPUs, rank r sees GPU r only."""
+        import sys
+
+        return [
+            ([sys.executable, "-m", "harness.distributed.rank", *argv],
+             {"ALEXBENCH_RANK": str(rank), "ALEXBENCH_WORLD": str(world),
+              "ALEXBENCH_COORDINATOR": f"127.0.0.1:{ports[0]}",
+              **({"CUDA_VISIBLE_DEVICES": str(rank)} if device == "gpu" else {})})
+            for rank in range(world)
+        ]  # fmt: skip
+
+    def rank_and_world(self) -> tuple[int, int]:
+        """This process's rank and the world size, as its launcher told it."""
+        import os
+
+        return int(os.environ["ALEXBENCH_RANK"]), int(os.environ["ALEXBENCH_WORLD"])
+
+    def local_rank(self) -> int:
+        """This process's rank among those of its host (ALEXBENCH_LOCAL_RANK on several hosts)."""
+        import os
+
+        return int(os.environ.get("ALEXBENCH_LOCAL_RANK", self.rank_and_world()[0]))
+
+    def init_distributed(self, device: str, timeout: float):
+        """Join the run's process group through the framework's engine (before the model is
+        built); returns the engine handle that impls' AlexNet.distribute takes."""
+        raise NotImplementedError(f"{self.name} has no data-parallel engine in alexbench")
+
+    def shutdown_distributed(self) -> None:
+        """Leave the process group (end of a rank's work)."""
+
 
 class NoStat(Exception):
     """The framework's allocator does not report the figure (said in the message)."""

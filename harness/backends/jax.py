@@ -57,5 +57,33 @@ class JaxBackend(Backend):
 
         return run
 
+    # ------------------------------------------------------------ data parallel
+    engine = "multi-controller jax.distributed (gloo CPU collectives; NCCL on GPUs), the batch sharded over a mesh"
+
+    def init_distributed(self, device: str, timeout: float):
+        """jax.distributed.initialize before any other JAX work; a mesh of every process's
+        devices (one CPU device per process here, or each process's GPUs). A dead peer is
+        noticed by the heartbeat (and the launcher kills what is left); SIGTERM is left to
+        the launcher (JAX's preemption service would swallow it)."""
+        import os
+
+        import jax
+        import numpy as np
+        from jax.sharding import Mesh
+
+        rank, world = self.rank_and_world()
+        jax.config.update("jax_enable_preemption_service", False)
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+        jax.distributed.initialize(
+            coordinator_address=os.environ["ALEXBENCH_COORDINATOR"], num_processes=world, process_id=rank,
+            initialization_timeout=int(timeout), heartbeat_timeout_seconds=30, shutdown_timeout_seconds=int(timeout),
+        )  # fmt: skip
+        return Mesh(np.array(jax.devices()), ("data",))
+
+    def shutdown_distributed(self) -> None:
+        import jax
+
+        jax.distributed.shutdown()
+
 
 BACKEND = JaxBackend()

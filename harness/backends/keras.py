@@ -41,6 +41,13 @@ class KerasBackend(Backend):
 
         return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
 
+    def release_memory(self) -> None:
+        """Keras keeps every model it built reachable through its global state: clear it."""
+        import keras
+
+        super().release_memory()
+        keras.backend.clear_session(free_memory=True)
+
     def matmul(self, device: str, n: int, dtype: str):
         import tensorflow as tf
 
@@ -54,6 +61,31 @@ class KerasBackend(Backend):
             return c.numpy()  # waits for the device
 
         return run
+
+    # ------------------------------------------------------------ data parallel
+    engine = "tf.distribute.MultiWorkerMirroredStrategy (TF_CONFIG), a custom tf.function step"
+
+    def launch(self, world: int, ports: list[int], argv: list[str], device: str):
+        """One process per worker, each told the cluster through TF_CONFIG (loopback ports)."""
+        import json
+
+        cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+        processes = super().launch(world, ports, argv, device)
+        for rank, (_, extra) in enumerate(processes):
+            extra["TF_CONFIG"] = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": rank}})
+        return processes
+
+    def init_distributed(self, device: str, timeout: float):
+        """The strategy, created before any TensorFlow op ("collective ops must be configured
+        at program startup"), with a timeout on every collective: ring all-reduce between CPUs,
+        NCCL between GPUs."""
+        import tensorflow as tf
+
+        how = tf.distribute.experimental.CommunicationImplementation
+        options = tf.distribute.experimental.CommunicationOptions(
+            implementation=how.NCCL if device == "gpu" else how.RING, timeout_seconds=timeout
+        )
+        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
 
 
 BACKEND = KerasBackend()

@@ -66,5 +66,46 @@ class TorchBackend(Backend):
 
         return run
 
+    # ------------------------------------------------------------ data parallel
+    engine = "DistributedDataParallel (gloo on CPU, NCCL on GPUs), processes started by torchrun"
+
+    def launch(self, world: int, ports: list[int], argv: list[str], device: str):
+        """One torchrun, which starts the ranks itself (RANK, WORLD_SIZE, MASTER_ADDR/PORT) and
+        tears them all down when one fails; c10d rendezvous on loopback (--rdzv-endpoint)."""
+        import sys
+
+        command = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={world}", "--nnodes=1",
+                   "--rdzv-backend=c10d", f"--rdzv-endpoint=127.0.0.1:{ports[0]}", "--max-restarts=0",
+                   "--module", "harness.distributed.rank", *argv]  # fmt: skip
+        return [(command, {})]
+
+    def rank_and_world(self) -> tuple[int, int]:
+        import os
+
+        return int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+
+    def local_rank(self) -> int:
+        import os
+
+        return int(os.environ["LOCAL_RANK"])
+
+    def init_distributed(self, device: str, timeout: float):
+        import datetime
+
+        import torch.distributed as dist
+
+        if device == "gpu":
+            import torch
+
+            torch.cuda.set_device(self.local_rank())  # torchrun's ranks all see every GPU of the host
+        dist.init_process_group("nccl" if device == "gpu" else "gloo", timeout=datetime.timedelta(seconds=timeout))
+        return dist.group.WORLD
+
+    def shutdown_distributed(self) -> None:
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
 
 BACKEND = TorchBackend()

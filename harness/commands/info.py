@@ -64,6 +64,8 @@ def main(args: argparse.Namespace) -> int:
         for phase, mode in record.settings.get("winners", {}).items():
             margin = record.metrics.get(f"{phase}/margin_over_default")
             picks.append(f"{phase} {mode}" + (f" ({margin:.2f}x the default)" if margin else ""))
-        print(f"  fastest {record.measurement} on {record.device} for {record.framework} (--modes best, run "
-              f"{record.run_id}): {'; '.join(picks)}")
+        print(
+            f"  fastest {record.measurement} on {record.device} for {record.framework} (--modes best, run "
+            f"{record.run_id}): {'; '.join(picks)}"
+        )
     return 0

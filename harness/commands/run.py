@@ -44,7 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-subset", type=int, help="override the profile's training images (0: all)")
     parser.add_argument("--train-image-size", type=int, help="override the profile's training input size")
     parser.add_argument("--data-dir", help="Fashion-MNIST folder (default: the Debian package's)")
-    parser.add_argument("--batch-size", type=int, default=BenchSettings.batch_size, help="throughput batch size")
+    parser.add_argument(
+        "--batch-sizes", metavar="N[,N...]",
+        help="throughput batch sizes, the first shown in the headline tables (default: 32 on CPU, 32,256 on GPU)",
+    )  # fmt: skip
+    parser.add_argument("--batch-size", type=int, help="one throughput batch size (--batch-sizes N)")
     parser.add_argument("--image-size", type=int, default=BenchSettings.image_size, help="throughput input size")
     parser.add_argument("--variant", default="torchvision", choices=["torchvision", "paper"])
     parser.add_argument(
@@ -104,11 +108,11 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
     bench = None
     if not args.skip_throughput:
         bench = BenchSettings(
-            variant=args.variant, image_size=args.image_size, batch_size=args.batch_size, warmup=args.warmup,
+            variant=args.variant, image_size=args.image_size, batch_sizes=_batch_sizes(args), warmup=args.warmup,
             repeats=args.repeats, train_steps=args.train_steps, inference_steps=args.inference_steps,
         )  # fmt: skip
         impls.AlexNetConfig(variant=bench.variant, image_size=bench.image_size)
-        for name in ("batch_size", "repeats", "train_steps", "inference_steps"):
+        for name in ("repeats", "train_steps", "inference_steps"):
             if getattr(bench, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be >= 1")
     if args.worker_timeout is not None and args.worker_timeout <= 0:
@@ -132,6 +136,23 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         frameworks, args.devices, train, bench, out, run_id, args.threads, "tf32" if args.tf32 else "ieee",
         args.data_dir, bool(args.resume), modes, args.worker_timeout, best, seeds,
     )  # fmt: skip
+
+
+def _batch_sizes(args: argparse.Namespace) -> tuple[int, ...] | None:
+    if args.batch_sizes and args.batch_size:
+        raise ConfigError("give --batch-sizes or --batch-size, not both")
+    text = args.batch_sizes or (str(args.batch_size) if args.batch_size is not None else None)
+    if text is None:
+        return None
+    try:
+        sizes = tuple(dict.fromkeys(int(v) for v in text.split(",") if v.strip()))
+    except ValueError:
+        raise ConfigError(
+            f"--batch-sizes must be whole numbers separated by commas, e.g. 32,256; got {text!r}"
+        ) from None
+    if not sizes or min(sizes) < 1:
+        raise ConfigError(f"batch sizes must be >= 1, got {text!r}")
+    return sizes
 
 
 def _latest_run(layout: results.Layout) -> str:
@@ -167,13 +188,16 @@ def main(args: argparse.Namespace) -> int:
               f"({', '.join(map(str, plan.seeds))}), paired across frameworks")  # fmt: skip
     if plan.bench:
         b = plan.bench
-        print(f"  throughput: {b.variant} at {b.image_size}x{b.image_size}, batch {b.batch_size}, "
+        sizes = ",".join(map(str, b.batch_sizes)) if b.batch_sizes else "32 (CPU), 32,256 (GPU)"
+        print(f"  throughput: {b.variant} at {b.image_size}x{b.image_size}, batch {sizes}, "
               f"{b.repeats} interleaved rounds of {b.train_steps} train + {b.inference_steps} inference steps "
               f"per pipeline ({', '.join(b.pipelines)})")  # fmt: skip
         if plan.best:
             t = plan.trial
-            print(f"  modes: best: every mode tried ({t.rounds} round of {t.train_steps} train + "
-                  f"{t.inference_steps} inference steps each); the fastest per precision class and phase measured")
+            print(
+                f"  modes: best: every mode tried ({t.rounds} round of {t.train_steps} train + "
+                f"{t.inference_steps} inference steps each); the fastest per precision class and phase measured"
+            )
         else:
             print("  modes: " + "; ".join(f"{f} {'+'.join(m)}" for f, m in plan.modes.items()))
     runner = Runner(plan)

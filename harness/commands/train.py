@@ -73,6 +73,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "seed), and summarize top-1/top-5/loss as mean, standard deviation and 95%% interval",
     )  # fmt: skip
     parser.add_argument("--evals-per-epoch", type=int, default=1, help="test-split evaluations per epoch")
+    parser.add_argument(
+        "--checkpoint", metavar="PATH.npz",
+        help="save the training there every 5 minutes and after each epoch; if it exists, continue from it "
+        "(same settings): from the batch it had reached (with --seeds N, one file per seed: PATH-seedK.npz)",
+    )  # fmt: skip
     parser.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
     parser.add_argument("--mode", help="execution mode, e.g. bf16 (default: the framework's; see `alexbench info`)")
     add_settings_arguments(parser)
@@ -84,6 +89,8 @@ def main(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.seeds < 1:
         raise AlexBenchError(f"--seeds must be >= 1, got {args.seeds}")
+    if args.checkpoint and not args.checkpoint.endswith(".npz"):
+        raise AlexBenchError(f"--checkpoint names an .npz file, got {args.checkpoint!r} (add .npz)")
     model_config(settings, 10)  # validate sizes before loading any data
     impls.implementation_class(args.framework)  # and the framework (unknown or not installed)
     resolve(args.framework, settings.mode)  # and the mode
@@ -98,7 +105,10 @@ def main(args: argparse.Namespace) -> int:
         )
         for note in train_set.notes:
             print(f"  note: {note}")
-        result = train_and_evaluate(args.framework, run, train_set, test_set, args.device)
+        checkpoint = None
+        if args.checkpoint:
+            checkpoint = args.checkpoint if args.seeds == 1 else args.checkpoint.replace(".npz", f"-seed{seed}.npz")
+        result = train_and_evaluate(args.framework, run, train_set, test_set, args.device, checkpoint=checkpoint)
         print(f"{'epoch':>5} {'train loss':>10} {'test loss':>9} {'top-1':>7} {'top-5':>7} {'seconds':>8}")
         for e in result.epochs:
             losses = f"{e.train_loss:>10.4f} {e.test_loss:>9.4f}"

@@ -30,12 +30,19 @@ class BenchSettings:
     variant: str = "torchvision"
     image_size: int = 224
     num_classes: int = 1000
-    batch_size: int = 32
+    batch_size: int = 32  # the batch of the session being measured (one of batch_sizes)
+    batch_sizes: tuple[int, ...] | None = None  # every batch to measure; None: DEFAULT_BATCH_SIZES per device
+    headline_batch: int | None = None  # the batch the report's headline tables show (the first)
     warmup: int = 2
     repeats: int = 3  # interleaved rounds
     train_steps: int = 4  # per block
     inference_steps: int = 8  # per block
     pipelines: tuple[str, ...] = ("compute_only", "end_to_end")  # batch already on the device; from numpy
+
+
+# Throughput batch sizes per device when --batch-sizes is not given: batch 32 leaves an H200
+# mostly idle, so GPUs also run 256; the first is the one the headline tables show.
+DEFAULT_BATCH_SIZES = {"cpu": (32,), "gpu": (32, 256)}
 
 
 @dataclass

@@ -15,10 +15,10 @@ from datetime import datetime, timezone
 
 from harness import backends, results
 from harness import env as env_module
-from harness.measure.plan import Plan
+from harness.measure.plan import DEFAULT_BATCH_SIZES, Plan
 from harness.measure.protocol import Deadlines, WorkerCrashed, WorkerProcess, close_all
 from harness.measure.summary import accuracy_record
-from harness.measure.throughput import ThroughputSession
+from harness.measure.throughput import ThroughputSession, measure_pipeline
 from impls.errors import AlexBenchError
 from impls.modes import DEFAULT_MODE, mode_names
 
@@ -65,8 +65,9 @@ class Runner:
         print(f"  {where} on {device}: {measurement} failed: {error}", file=sys.stderr)
 
     def skip(self, kind: str, framework: str, device: str, measurement: str, mode: str | None = None,
-             seed: int | None = None) -> bool:  # fmt: skip
-        return results.Record(kind, framework, device, measurement, "", mode=mode, seed=seed).key in self.done
+             seed: int | None = None, settings: dict | None = None) -> bool:  # fmt: skip
+        record = results.Record(kind, framework, device, measurement, "", mode=mode, seed=seed, settings=settings or {})
+        return record.key in self.done
 
     # -------------------------------------------------------------- devices
     def targets(self) -> list[tuple[str, str]]:
@@ -122,7 +123,10 @@ class Runner:
         return worker
 
     def train(self, framework: str, device: str, tqdm, seed: int) -> None:
+        """One accuracy training; an interrupted one (its checkpoint in the run folder)
+        continues from its step with --resume."""
         settings = replace(self.plan.train, seed=seed)
+        checkpoint = self.layout.checkpoint(self.plan.run_id, f"{framework}-{device}-seed{seed}")
         started = _now()
         worker = None
         try:
@@ -135,7 +139,8 @@ class Runner:
                 else:
                     bar.update(message["progress"])
 
-            out = worker.call("train", progress=progress, settings=asdict(settings), data_dir=self.plan.data_dir)
+            out = worker.call("train", progress=progress, settings=asdict(settings), data_dir=self.plan.data_dir,
+                              checkpoint=str(checkpoint))  # fmt: skip
             bar.close()
         except (AlexBenchError, WorkerCrashed) as error:
             self.failure(framework, device, "accuracy", str(error), DEFAULT_MODE[framework], seed)
@@ -144,42 +149,54 @@ class Runner:
             close_all([worker] if worker is not None else [])
         self.record(accuracy_record(out, settings, framework, device, self.plan.run_id, DEFAULT_MODE[framework],
                                     started))  # fmt: skip
+        checkpoint.unlink(missing_ok=True)  # the record has it all now
 
     def throughput(self, pairs: list[tuple[str, str]], tqdm) -> None:
-        """Time every (framework, device, mode) slot (throughput.ThroughputSession); with
-        --modes best every mode is a candidate of the trial."""
+        """Time every (framework, device, mode) slot at every batch size (a
+        throughput.ThroughputSession per batch size, after the input pipeline alone at that
+        size); with --modes best every mode is a candidate of the trial."""
         import impls
 
         bench, best = self.plan.bench, self.plan.best
         config = impls.AlexNetConfig(
             variant=bench.variant, num_classes=bench.num_classes, image_size=(bench.image_size, bench.image_size)
         )
-        modes = self.plan.modes or {}
-        slots = [(f, d, m) for f, d in pairs for m in modes.get(f) or [DEFAULT_MODE[f]]]
-        todo = [slot for slot in slots if not self.measured(slot, bench.pipelines)]
-        for f, d, m in slots:
-            if best and (f, d) not in {(t[0], t[1]) for t in todo}:
-                print(f"  {f} on {d}: --modes best already recorded (--resume)")
-            elif not best and (f, d, m) not in todo:
-                print(f"  {f} ({m}) on {d}: throughput already recorded (--resume)")
-        if best:  # a pair whose trial or winners are incomplete is tried again, every mode
-            pending = {(f, d) for f, d, _ in todo}
-            todo = [slot for slot in slots if slot[:2] in pending]
-        ThroughputSession(self, config, todo, _now()).run(tqdm, best)
+        sizes = {d: bench.batch_sizes or DEFAULT_BATCH_SIZES.get(d, (32,)) for _, d in pairs}
+        for batch in dict.fromkeys(b for d in sizes for b in sizes[d]):
+            at = [(f, d) for f, d in pairs if batch in sizes[d]]
+            session = replace(bench, batch_size=batch, batch_sizes=sizes[at[0][1]], headline_batch=sizes[at[0][1]][0])
+            measure_pipeline(self, config, session)
+            modes = self.plan.modes or {}
+            slots = [(f, d, m) for f, d in at for m in modes.get(f) or [DEFAULT_MODE[f]]]
+            todo = [slot for slot in slots if not self.measured(slot, session)]
+            for f, d, m in slots:
+                if best and (f, d) not in {(t[0], t[1]) for t in todo}:
+                    print(f"  {f} on {d}, batch {batch}: --modes best already recorded (--resume)")
+                elif not best and (f, d, m) not in todo:
+                    print(f"  {f} ({m}) on {d}, batch {batch}: throughput already recorded (--resume)")
+            if best:  # a pair whose trial or winners are incomplete is tried again, every mode
+                pending = {(f, d) for f, d, _ in todo}
+                todo = [slot for slot in slots if slot[:2] in pending]
+            ThroughputSession(self, config, todo, _now(), session).run(tqdm, best)
 
-    def measured(self, slot: tuple[str, str, str], pipelines) -> bool:
-        """Is this slot recorded already (--resume)? With --modes best: did its pair's trial
-        and every winner's measurement make it into the run?"""
+    def measured(self, slot: tuple[str, str, str], bench) -> bool:
+        """Is this slot recorded already at this batch (--resume)? With --modes best: did its
+        pair's trial and every winner's measurement make it into the run?"""
         framework, device, mode = slot
+        batch = {"batch_size": bench.batch_size}
         if not self.plan.best:
-            phases = [f"{p}/{q}" for p in ("train", "inference") for q in pipelines]
-            return all(self.skip("throughput", framework, device, phase, mode) for phase in phases)
-        choices = [r for r in self.done.values() if r.kind == "selection" and (r.framework, r.device) == slot[:2]]
+            phases = [f"{p}/{q}" for p in ("train", "inference") for q in bench.pipelines]
+            return all(self.skip("throughput", framework, device, phase, mode, settings=batch) for phase in phases)
+        choices = [
+            r for r in self.done.values()
+            if r.kind == "selection" and (r.framework, r.device) == slot[:2]
+            and r.settings.get("batch_size") == bench.batch_size
+        ]  # fmt: skip
         return bool(choices) and all(
-            self.skip("throughput", framework, device, f"{phase}/{pipe}", winner)
+            self.skip("throughput", framework, device, f"{phase}/{pipe}", winner, settings=batch)
             for choice in choices
             for phase, winner in choice.settings.get("winners", {}).items()
-            for pipe in pipelines
+            for pipe in bench.pipelines
         )
 
     def measure_peaks(self, workers: dict) -> None:

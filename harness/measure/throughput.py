@@ -17,6 +17,8 @@ from dataclasses import asdict
 from harness.measure.protocol import WorkerCrashed, WorkerProcess, close_all
 from harness.measure.selection import choose, selection_record, won_phases
 from harness.measure.summary import throughput_record
+from harness.measure.worker import bench_pipeline
+from harness.results import Record
 from impls.errors import AlexBenchError, ConfigError
 
 Slot = tuple[str, str, str]  # (framework, device, mode)
@@ -24,9 +26,9 @@ PhaseKey = tuple[str, str]  # (phase, pipeline)
 
 
 class ThroughputSession:
-    def __init__(self, runner, config, slots: list[Slot], started: str) -> None:
+    def __init__(self, runner, config, slots: list[Slot], started: str, bench) -> None:
         self.runner, self.config, self.started = runner, config, started
-        self.bench = runner.plan.bench
+        self.bench = bench  # this session's batch size among bench.batch_sizes
         self.slots = slots
         self.workers: dict[Slot, WorkerProcess] = {}
         self.setup: dict[Slot, dict] = {}
@@ -109,7 +111,8 @@ class ThroughputSession:
         steps = {"train": trial.train_steps, "inference": trial.inference_steps}
         start = time.perf_counter()
         samples, _ = self.interleave(phases, trial.rounds, tqdm, "--modes best: trial", steps)
-        cost = {"setup_seconds": round(self.setup_seconds, 1), "trial_seconds": round(time.perf_counter() - start, 1)}
+        cost = {"setup_seconds": round(self.setup_seconds, 1), "trial_seconds": round(time.perf_counter() - start, 1),
+                "batch_size": self.bench.batch_size}  # fmt: skip
         trial_seconds = {(f, d, m, p): s for (f, d, m, p, _), s in samples.items()}
         batch = {slot: self.setup[slot]["batch_size"] for slot in self.setup}
         choices = choose(trial_seconds, batch, self.unavailable)
@@ -135,12 +138,22 @@ class ThroughputSession:
             except (AlexBenchError, WorkerCrashed) as error:
                 self.runner.failure(*slot[:2], "throughput", str(error), slot[2])
                 continue
+            made = {}
             for phase, pipe in phases[slot]:
                 key = (*slot, phase, pipe)
-                record = throughput_record(
+                record = made[(phase, pipe)] = throughput_record(
                     slot, phase, pipe, self.config, self.bench, samples[key], blocks[key], self.setup[slot], memory,
                     self.runner.peaks, self.runner.plan.run_id, self.started,
                 )  # fmt: skip
+                compute = made.get((phase, "compute_only"))
+                if pipe == "end_to_end" and compute is not None and compute.metrics.get("images_per_s"):
+                    ratio = (record.metrics.get("images_per_s") or 0) / compute.metrics["images_per_s"]
+                    record.metrics["ratio_to_compute_only"] = ratio
+                    record.notes.append(
+                        f"end to end at {ratio:.2f}x the compute-only images/s of the same worker and blocks"
+                        + (" (below 0.9: the input pipeline or the copy to the device holds the step back)"
+                           if ratio < 0.9 else "")
+                    )  # fmt: skip
                 if phase in won.get(slot, {}):
                     klass = won[slot][phase]
                     record.settings["selection"] = {"class": klass, "won": phase}
@@ -148,6 +161,35 @@ class ThroughputSession:
                         f"--modes best: the fastest {klass} mode for {phase} on this machine in this run's trial"
                     )
                 self.runner.record(record)
+
+
+def measure_pipeline(runner, config, bench) -> None:
+    """The input pipeline alone (no framework: this process, the workers idle), at this
+    batch and input size, with crops and flips: what it can feed a step."""
+    from harness import data, stats
+
+    measurement = "synthetic/crop+flip"
+    if runner.skip("pipeline", "data", "cpu", measurement, settings={"batch_size": bench.batch_size}):
+        return
+    pipeline = bench_pipeline(config, bench.batch_size)
+    seconds = data.throughput(pipeline, batches=min(200, max(10, 8192 // bench.batch_size)))
+    rate = stats.throughput(seconds, bench.batch_size)
+    metrics = {
+        "images_per_s": rate.get("median"), "images_per_s_ci95_low": rate.get("ci95_low"),
+        "images_per_s_ci95_high": rate.get("ci95_high"), "images_per_s_iqr": rate.get("iqr"),
+        "workers": pipeline.workers, "prefetch": pipeline.prefetch,
+    }  # fmt: skip
+    notes = [
+        f"{len(seconds)} batches after 2 of warm-up; uint8 {config.height}x{config.width}x{config.in_channels} "
+        "images prepared once (synthetic), random crops and flips, made by "
+        f"{pipeline.workers} worker thread(s) up to {pipeline.prefetch} batches ahead, consumed by nothing"
+    ]
+    print(f"  input pipeline, batch {bench.batch_size}: {rate.get('median'):.0f} images/s")
+    runner.record(Record(
+        "pipeline", "data", "cpu", measurement, runner.plan.run_id, variant=config.variant, precision="uint8",
+        batch_size=bench.batch_size, image_size=list(config.image_size), dataset="synthetic", metrics=metrics,
+        samples=seconds, settings=asdict(bench), notes=notes, started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),  # noqa: E501
+    ))  # fmt: skip
 
 
 def _config_dict(config) -> dict:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from harness import backends
+from harness.data.pipeline import Position
 from harness.measure import monitor
 from harness.measure.plan import apply_settings
 
@@ -57,7 +58,9 @@ class Worker:
 
         return impls.implementation_class(self.framework).versions()
 
-    def cmd_train(self, settings: dict, data_dir: str | None = None, dataset: str = "fashion-mnist") -> dict:
+    def cmd_train(
+        self, settings: dict, data_dir: str | None = None, dataset: str = "fashion-mnist", checkpoint: str | None = None
+    ) -> dict:
         from dataclasses import asdict
 
         from harness.training import TrainSettings, load_data, train_and_evaluate
@@ -69,7 +72,7 @@ class Worker:
         start = time.perf_counter()
         result = train_and_evaluate(
             self.framework, train_settings, train_set, test_set, self.device, show_progress=False,
-            progress=lambda n: self.send({"progress": n}),
+            progress=lambda n: self.send({"progress": n}), checkpoint=checkpoint,
         )  # fmt: skip
         peak, why = self.backend.device_peak_bytes(self.device)
         return {
@@ -111,18 +114,17 @@ class Worker:
         """Build the model and data for throughput blocks; time the warm-up steps (the
         first includes compilation/tracing) separately from everything measured later."""
         import impls
-        from harness import data
 
         cfg = impls.AlexNetConfig(**{**config, "image_size": tuple(config["image_size"])})
         self.backend.reset_device_peak(self.device)
-        self.model = impls.create(self.framework, cfg, device=self.device, seed=seed, mode=mode)
-        # The pipeline's source: uint8 images at the model's size, preprocessed per step.
-        source = data.synthetic(batch_size * 4, cfg.image_size, cfg.in_channels, cfg.num_classes, seed)
-        preprocess = data.Preprocess(
-            cfg.image_size, cfg.in_channels, (0.5,) * cfg.in_channels, (0.25,) * cfg.in_channels
-        )
-        self.bench = {"source": source, "preprocess": preprocess, "batch_size": batch_size, "config": cfg}
-        images, labels = next(data.batches(source, batch_size, preprocess, seed=seed))
+        # The input pipeline of end-to-end steps (harness.data.pipeline, as training uses it):
+        # synthetic uint8 images prepared at the model's size, random crops and flips, batches
+        # made by worker threads ahead of the step, normalized on the device.
+        pipeline = bench_pipeline(cfg, batch_size, seed)
+        self.model = impls.create(self.framework, cfg, device=self.device, seed=seed, mode=mode,
+                                  input_norm=pipeline.prepared.norm)  # fmt: skip
+        self.bench = {"pipeline": pipeline, "batch_size": batch_size, "config": cfg}
+        images, labels = pipeline.batch(0, 0)
         self.bench["device_batch"] = self.model.device_batch(images, labels)
         warm = {"train": [], "inference": []}
         for _ in range(max(1, warmup)):
@@ -135,25 +137,21 @@ class Worker:
 
     def step_function(self, phase: str, pipeline: str, block: int) -> Callable[[], object]:
         """One step of `phase` ("train": returns the loss; "inference") fed by `pipeline`:
-        "compute_only" (the batch already on the device) or "end_to_end" (numpy batches
-        from the data pipeline, host-to-device copy included)."""
-        from harness import data
-
+        "compute_only" (the batch already on the device) or "end_to_end" (uint8 batches from
+        the input pipeline, made ahead by its threads; each batch's host-to-device copy is
+        started before the step on the batch before it, so the two overlap where they can)."""
         b, model = self.bench, self.model
         run = model.train_step if phase == "train" else model.predict
         if pipeline != "end_to_end":
             return lambda: run(b["device_batch"])
-        batch_size = b["batch_size"]
-        state = {"batches": data.batches(b["source"], batch_size, b["preprocess"], seed=block, epoch=block,
-                                         drop_last=True)}  # fmt: skip
+        with_labels = phase == "train"
+        batches = (batch for _, batch in b["pipeline"].stream(Position(epoch=block)))
+        state = {"next": _to_device(model, next(batches), with_labels)}  # the first copy: before any timing
 
         def step():
-            try:
-                images, labels = next(state["batches"])
-            except StopIteration:
-                state["batches"] = data.batches(b["source"], batch_size, b["preprocess"], seed=block, drop_last=True)
-                images, labels = next(state["batches"])
-            return model.train_step(images, labels) if phase == "train" else model.predict(images)
+            current = state["next"]
+            state["next"] = _to_device(model, next(batches), with_labels)  # batch k+1 on its way during step k
+            return run(current)
 
         return step
 
@@ -212,6 +210,23 @@ class Worker:
     def cmd_memory(self) -> dict:
         peak, why = self.backend.device_peak_bytes(self.device)
         return {"peak_rss_bytes": monitor.peak_rss_bytes(), "device_peak_bytes": peak, "device_peak_why": why}
+
+
+def bench_pipeline(config, batch_size: int, seed: int = 0):
+    """The input pipeline throughput runs use: 4 batches' worth (at least 1,024) of seeded
+    synthetic uint8 images at the model's size, prepared once, crops and flips."""
+    from harness import data
+
+    source = data.synthetic(max(4 * batch_size, 1024), config.image_size, config.in_channels, config.num_classes,
+                            seed)  # fmt: skip
+    pad = round(config.image_size[0] * data.Augment().crop_padding)
+    prepared = data.prepare(source, config.image_size, config.in_channels, pad)
+    return data.Pipeline(prepared, batch_size, seed, augment=data.Augment(), drop_last=True)
+
+
+def _to_device(model, batch, with_labels: bool):
+    images, labels = batch
+    return model.device_batch(images, labels if with_labels else None)
 
 
 def _timed(run, repeats: int) -> float:

@@ -38,11 +38,11 @@ from harness.parity.runs import (
     size_label,
     small_config,
 )
-from harness.parity.tiers import each_model, full_size, mode_tiers, tier1, tier2
+from harness.parity.tiers import each_model, full_size, mode_tiers, tier1, tier1_uint8, tier2
 
 __all__ = [
     "F32_REFERENCE", "GOLDEN", "PARITY_SGD", "QUANTITIES", "TOLERANCES", "Check", "FlipReport", "Inputs", "Run",
     "compare", "describe_flips", "each_model", "failed_run", "full_config", "full_size", "make_batches",
     "make_inputs", "max_rel", "mode_tiers", "reference_run", "reference_runs", "rel_l2", "relu_flips",
-    "run_model", "scalar_rel", "select_frameworks", "size_label", "small_config", "tier1", "tier2",
+    "run_model", "scalar_rel", "select_frameworks", "size_label", "small_config", "tier1", "tier1_uint8", "tier2",
 ]  # fmt: skip

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from harness import results
-from harness.parity.metrics import GOLDEN, METRIC_HELP, QUANTITIES, TOLERANCES, Check
+from harness.parity.metrics import CONTROL_MARGIN, GOLDEN, METRIC_HELP, QUANTITIES, TOLERANCES, Check
 from harness.reference import golden
 
 
@@ -32,14 +32,14 @@ def worst_by_pair(rows: list[Check]) -> dict[str, dict[str, Check]]:
 def format_table(rows: list[Check], title: str) -> str:
     if not rows:
         return f"{title}\n  (nothing checked)"
-    quantities = [q for q in (*QUANTITIES, "run") if any(r.quantity == q for r in rows)]
+    quantities = [q for q in (*QUANTITIES, "control", "run") if any(r.quantity == q for r in rows)]
     table = worst_by_pair(rows)
     width = max([len(p) for p in table] + [10])
     tier = rows[0].tier
     heads = []
     for q in quantities:
-        if q == "run":
-            heads.append("run")
+        if q in ("run", "control"):
+            heads.append("run" if q == "run" else f"control <={CONTROL_MARGIN:.0e}")
             continue
         metric, bound = TOLERANCES[tier][q]
         heads.append(f"{q} {'(info)' if bound is None else f'<={bound:.0e}'}")
@@ -56,7 +56,8 @@ def format_table(rows: list[Check], title: str) -> str:
             else:
                 text.append(f"  {row.error:>{col - 1}.2e}{' ' if row.passed else '!'}")
         lines.append(f"  {pair:<{width}}" + "".join(text))
-    metrics = sorted({TOLERANCES[tier][q][0] for q in quantities if q != "run"})
+    metrics = sorted({TOLERANCES[tier][q][0] for q in quantities if q not in ("run", "control")})
+    metrics += ["bound/error"] if "control" in quantities else []
     lines.append(
         "  (worst per quantity; " + "; ".join(f"{m}: {METRIC_HELP[m]}" for m in metrics) + "; ! = bound exceeded)"
     )
@@ -95,8 +96,8 @@ def summary_metrics(rows: list[Check], framework: str) -> dict[str, float | int 
         ]  # fmt: skip
         return max(errors) if errors else None
 
-    def worst_mode(tier: int, quantity: str) -> float | None:
-        errors = [r.error for r in rows if r.tier == tier and r.quantity == quantity and _owner(r.a) == framework]
+    def worst_mode(tier: int, *quantities: str) -> float | None:
+        errors = [r.error for r in rows if r.tier == tier and r.quantity in quantities and _owner(r.a) == framework]
         return max(errors) if errors else None
 
     mine = [r for r in rows if framework in (_owner(r.a), _owner(r.b))]
@@ -110,6 +111,8 @@ def summary_metrics(rows: list[Check], framework: str) -> dict[str, float | int 
         "tier4_logits_rel_l2": worst_mode(4, "logits"),
         "tier4_grads_rel_l2": worst_mode(4, "grads"),
         "tier4_step_loss_rel": worst_mode(4, "step_loss"),
+        "dp_float64_max_rel": worst_mode(5, "loss", "grads", "step_loss", "weights"),
+        "dp_float32_grads_rel_l2": worst_mode(6, "grads"),
         "passed": int(all(r.passed for r in mine)),
     }
 

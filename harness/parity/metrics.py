@@ -48,17 +48,27 @@ TOLERANCES[4] = {
     "step_loss": ("rel", 3e-2),
     "weights": ("rel_l2", None),
 }
+# Data parallel (harness.parity.distributed): 2 ranks against one process, tier 1's bounds in
+# float64 (tier 5) and tier 2's in float32 (tier 6); a control (a wrong recipe) must miss
+# them by 100x (CONTROL_MARGIN).
+TOLERANCES[5] = {q: v for q, v in TOLERANCES[1].items() if q != "logits"}
+TOLERANCES[6] = {q: v for q, v in TOLERANCES[2].items() if q != "logits"}
+CONTROL_MARGIN = 1e-2  # bound / error of a control must be at most this: caught by 100x or more
+# (not 1000x: summing over 2 ranks is off by exactly 1.0, only 500x float32's 2e-3 bound)
 TIER_TITLES = {
     1: "tier 1, float64, exact",
     2: "tier 2, float32 vs the float64 golden and pairwise",
     3: "tier 3, float32 execution modes (not the defaults) vs the float64 golden",
     4: "tier 4, bfloat16 execution modes vs the float64 golden",
+    5: "tier 5, data parallel vs one process, float64",
+    6: "tier 6, data parallel vs one process, float32",
 }
 QUANTITIES = ("logits", "loss", "grads", "step_loss", "weights")
 METRIC_HELP = {
     "max_rel": "max|a-b| / max|b| per tensor",
     "rel": "|a-b| / |b|",
     "rel_l2": "||a-b||_2 / ||b||_2 per tensor",
+    "bound/error": "a control's gradient bound / its error: small = the wrong recipe was caught",
 }
 
 

@@ -8,11 +8,12 @@ import gc
 import time
 from dataclasses import asdict, dataclass, field
 
+from harness.parity.distributed import data_parallel
 from harness.parity.document import format_table
 from harness.parity.flips import FlipReport, describe_flips
 from harness.parity.metrics import F32_REFERENCE, TIER_TITLES, Check
 from harness.parity.runs import full_config, make_inputs, small_config
-from harness.parity.tiers import full_size, mode_tiers, tier1, tier2
+from harness.parity.tiers import full_size, mode_tiers, tier1, tier1_uint8, tier2
 from impls.config import AlexNetConfig, SGDConfig
 
 
@@ -29,6 +30,7 @@ class Suite:
     optimizer: SGDConfig
     device: str
     modes: dict[str, list[str]] | None  # None: every non-default mode; {}: none
+    data_parallel: int = 0  # world size of tiers 5 and 6 (0: skip them)
     rows: list[Check] = field(default_factory=list)
     flips: dict[str, FlipReport] = field(default_factory=dict)
     configs: dict[str, dict] = field(default_factory=dict)
@@ -42,6 +44,8 @@ class Suite:
             if self.size in ("full", "both"):
                 self._timed(f"{variant}/full", self.full, variant)
             print()
+        if self.data_parallel and self.size in ("small", "both") and self.frameworks:
+            self._timed("data-parallel", self.distributed, self.variants[0])
         return self
 
     def _timed(self, key: str, part, variant: str) -> None:
@@ -59,6 +63,10 @@ class Suite:
         self.flips[variant] = flips
         one = tier1(variant, frameworks=self.frameworks, device=self.device, inputs=inputs)
         print(format_table(one, self.title(1, variant, inputs.config)))
+        normalized = tier1_uint8(variant, self.frameworks, self.device, min(self.steps, 3), self.batch, self.seed)
+        print(format_table(normalized, f"tier 1, float64, uint8 gray input normalized on the device: {variant}, "
+                                       f"batch {self.batch}, {min(self.steps, 3)} SGD steps"))  # fmt: skip
+        one += normalized
         print(format_table(two, self.title(2, variant, inputs.config)))
         print(f"  {F32_REFERENCE} vs float64, batch 0 at the initial weights: {describe_flips(flips.initial)}")
         print(f"  {F32_REFERENCE} vs float64 along the trajectory: {flips.describe_trajectory()}")
@@ -71,6 +79,17 @@ class Suite:
                 print(f"  {label}: skipped: {why}")
                 self.mode_skips[f"{variant}/{label}"] = why
             self.rows += more
+
+    def distributed(self, variant: str) -> None:
+        """Tiers 5 and 6: each framework's data-parallel engine on `data_parallel` processes
+        against one process, float64 and float32, with the controls that must fail."""
+        batch = 4 * self.data_parallel  # shards of 4, like the other tiers' batches
+        for tier, dtype in ((5, "float64"), (6, "float32")):
+            rows = data_parallel(self.frameworks, dtype, self.data_parallel, min(self.steps, 5), batch, self.seed,
+                                 self.device, variant, self.optimizer)  # fmt: skip
+            print(format_table(rows, f"{TIER_TITLES[tier]}: {variant}, global batch {batch} in "
+                                     f"{self.data_parallel} shards, {min(self.steps, 5)} SGD steps"))  # fmt: skip
+            self.rows += rows
 
     def full(self, variant: str) -> None:
         config = full_config(variant)

@@ -28,6 +28,7 @@ from harness.parity.runs import (
     compare,
     full_config,
     make_inputs,
+    reference_runs,
     run_model,
     select_frameworks,
     size_label,
@@ -213,3 +214,31 @@ def mode_tiers(
             rows += failures + [row for run in runs.values() for row in compare(run, golden, tier, variant, size)]
             skipped.update(skips)
     return rows, skipped
+
+
+def tier1_uint8(variant: str = "torchvision", frameworks=None, device: str = "cpu", steps: int = 3, batch: int = 4,
+                seed: int = 0) -> list[Check]:  # fmt: skip
+    """Tier 1 with uint8 input, normalized on the device (impls.InputNorm): every framework
+    in float64 fed uint8 batches against the golden fed the same batches normalized in numpy
+    (float64), and pairwise; logits, loss, gradients, `steps` SGD steps; <= 1e-9. Gray
+    batches (one channel, expanded on the device) cover the channel expansion too."""
+    import impls
+
+    frameworks, _ = select_frameworks(frameworks)
+    config = small_config(variant)
+    norm = impls.InputNorm((0.45,), (0.27,))
+    rng = np.random.default_rng(seed)
+    raw = [(rng.integers(0, 256, (batch, config.height, config.width, 1), dtype=np.uint8),
+            rng.integers(0, config.num_classes, size=batch)) for _ in range(max(steps, 1))]  # fmt: skip
+    floats = [(norm.apply(x, np.float64, config.in_channels), y) for x, y in raw]
+    inputs = make_inputs(config, steps, batch, seed)
+    golden = reference_runs(config, inputs.weights, floats, inputs.optimizer, steps, dtypes=("float64",),
+                            record=False)[0][0]  # fmt: skip
+
+    def use(model, label):
+        model.set_input_norm(norm)
+        return run_model(model, inputs.weights, raw, steps, label, base=golden)
+
+    runs, rows, _ = each_model([(f, None) for f in frameworks], config, use, 1, variant, "small/uint8", device,
+                               inputs.optimizer)  # fmt: skip
+    return rows + all_pairs(golden, runs, 1, variant, "small/uint8")

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness import results
-from harness.report import accuracy, sections_results, sections_speed
+from harness.report import accuracy, pipeline, scaling, sections_results, sections_speed
 from harness.report.cells import Cells
 from harness.report.entries import Entry, load
 from harness.report.model import DASH
@@ -27,6 +27,9 @@ from impls.errors import ConfigError
 SECTIONS = (
     sections_speed.throughput,
     sections_speed.gpu_vs_cpu,
+    pipeline.input_pipeline,
+    pipeline.batch_sizes,
+    scaling.section,
     sections_speed.latency,
     sections_results.memory,
     sections_results.energy,

@@ -65,6 +65,13 @@ class Entry(Record):
         return selection.get("class") if selection.get("won") == phase else None
 
     @property
+    def headline_batch(self) -> bool:
+        """Measured at its run's headline batch size (the first of --batch-sizes), or a record
+        of a run that measured one batch size only."""
+        headline = self.settings.get("headline_batch")
+        return headline is None or self.settings.get("batch_size") == headline
+
+    @property
     def headline_class(self) -> str:
         """The ranking this record may stand in: "bfloat16" for reduced-precision modes,
         "float32" otherwise. Rankings never mix the two."""

@@ -62,10 +62,11 @@ def _covers(failure_measurement: str, kind: str, measurement: str) -> bool:
 
 
 def headline(candidates: list[Entry], phase: str) -> list[Entry]:
-    """The records that may stand in a headline (float32) cell of `phase`: the mode that won
-    the phase in a --modes best trial, or, without a trial, the default mode when measured;
-    failures of those. Else any float32-class record: a bfloat16 mode never stands in a
-    float32 ranking."""
+    """The records that may stand in a headline (float32) cell of `phase`: at the run's
+    headline batch size (the first it measured), the mode that won the phase in a --modes
+    best trial, or, without a trial, the default mode when measured; failures of those. Else
+    any float32-class record: a bfloat16 mode never stands in a float32 ranking."""
+    candidates = [e for e in candidates if e.headline_batch]
     chosen = [
         e for e in candidates
         if (e.kind == "failure" and e.mode is None)
@@ -88,8 +89,9 @@ class Selection:
                 raise ConfigError(f"no records of run {run_id!r}; runs found: {', '.join(runs) or 'none'}")
         self.entries = sorted(entries, key=lambda e: e.order)
         self.run_filter = run_id
-        self.frameworks = sorted({e.framework for e in self.entries})
-        self.devices = sorted({e.device for e in self.entries}, key=device_key)
+        measured = [e for e in self.entries if e.kind != "pipeline"]  # the input pipeline is no framework
+        self.frameworks = sorted({e.framework for e in measured})
+        self.devices = sorted({e.device for e in measured}, key=device_key)
         present = {e.measurement for e in self.entries if e.kind == "throughput"}
         self.throughput_measurements = sorted(set(THROUGHPUT_MEASUREMENTS) | present, key=measurement_key)
         self.parity_checks = sorted(
@@ -138,7 +140,7 @@ class Selection:
         won = [
             e for e in self.entries
             if e.kind == "throughput" and (e.framework, e.device, e.measurement) == (framework, device, measurement)
-            and e.won(phase) == klass
+            and e.won(phase) == klass and e.headline_batch
         ]  # fmt: skip
         return Cell("throughput", framework, device, measurement, entry=won[-1]) if won else None
 
@@ -146,7 +148,7 @@ class Selection:
         """(device, framework, mode, measurement) -> the latest throughput record, every mode."""
         latest: dict[tuple[str, str, str, str], Entry] = {}
         for e in self.entries:  # oldest first: later records replace earlier ones
-            if e.kind == "throughput" and e.exec_mode:
+            if e.kind == "throughput" and e.exec_mode and e.headline_batch:
                 latest[(e.device, e.framework, e.exec_mode, e.measurement)] = e
         return latest
 

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA = "alexbench.record"
-VERSION = 2  # 2: the "selection" kind (--modes best), seed and curve; version 1 records read as they are
-KINDS = ("train", "throughput", "parity", "failure", "selection")
+VERSION = 2  # 2: the selection, pipeline and scaling kinds, seed and curve; version 1 records read as they are
+KINDS = ("train", "throughput", "parity", "failure", "selection", "pipeline", "scaling")
 
 # Records made before execution modes were recorded (mode None) ran these: NCHW eager
 # torch, Keras through XLA, jitted JAX.
@@ -77,6 +77,8 @@ class Record:
         """Identity of the measurement within a run (its file name; used by --resume)."""
         key = f"{self.kind}-{self.framework}-{self.device}-{self.measurement}"
         key += (f"-{self.mode}" if self.mode else "") + (f"-seed{self.seed}" if self.seed is not None else "")
+        if self.kind in ("throughput", "selection", "pipeline") and self.settings.get("batch_size"):
+            key += f"-b{self.settings['batch_size']}"  # the batch asked for (a retry after out of memory may use less)
         return key.replace("/", "_")
 
 

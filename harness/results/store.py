@@ -3,6 +3,7 @@
     results/                              (the root; `--out` of run and overhead)
       runs/<run id>/<record key>.json     records: alexbench run, parity summaries
       runs/<run id>/logs/                 worker logs (not committed)
+      runs/<run id>/checkpoints/          trainings in progress, for --resume (not committed)
       parity/parity-<UTC time>.json       detailed parity documents
       overhead/overhead-<UTC time>.json   alexbench overhead documents
       REPORT.md, report.html, summary.csv the reports made from all of the above
@@ -26,7 +27,7 @@ from harness.results.record import OtherDocument, Record, dumps, envelope, read
 from impls.atomic import write_atomic
 from impls.errors import ConfigError, ResultsWriteError
 
-RUNS, PARITY, OVERHEAD, LOGS = "runs", "parity", "overhead", "logs"
+RUNS, PARITY, OVERHEAD, LOGS, CHECKPOINTS = "runs", "parity", "overhead", "logs", "checkpoints"
 # A run id names a folder under runs/ and appears in reports: nothing that is a path.
 RUN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
 RUN_ID_RULE = "letters, digits, '-', '_' and '.', not starting with '.' or '-', at most 100 characters"
@@ -61,6 +62,10 @@ class Layout:
 
     def logs(self, run_id: str) -> Path:
         return self.run(run_id) / LOGS
+
+    def checkpoint(self, run_id: str, name: str) -> Path:
+        """Where an accuracy training of the run keeps its checkpoint while it runs (not committed)."""
+        return self.run(run_id) / CHECKPOINTS / f"{name}.npz"
 
     @property
     def parity(self) -> Path:

@@ -124,3 +124,90 @@ def test_stratified_subset():
     sub = dataset.subset(100, seed=0)
     assert len(sub) == 100 and len(set(sub.labels.tolist())) == 10
     assert "subset of 100 of 1000" in sub.notes[-1]
+
+
+# ------------------------------------------------------------------ the uint8 pipeline
+def reference_crop(image: np.ndarray, pad: int, oy: int, ox: int, flip: bool) -> np.ndarray:
+    """Reflect-pad one prepared (unpadded) image, crop, flip: the definition of the augmentation."""
+    h, w = image.shape[:2]
+    padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
+    crop = padded[oy : oy + h, ox : ox + w]
+    return crop[:, ::-1] if flip else crop
+
+
+@pytest.fixture(scope="module")
+def prepared():
+    source = data.synthetic(50, size=(28, 28), channels=3, classes=10, seed=2)
+    return data.prepare(source, (40, 36), 3, pad=5, cache=False)
+
+
+def test_prepare_resizes_once_to_uint8_with_a_reflected_border(prepared):
+    assert prepared.images.dtype == np.uint8 and prepared.images.shape == (50, 50, 46, 3)
+    core = prepared.images[:, 5:45, 5:41]
+    assert np.array_equal(prepared.images[:, :5, 5:41], core[:, 5:0:-1])  # reflected, as np.pad's "reflect"
+    expected = data.Preprocess((40, 36), 3, (0.0,) * 3, (1 / 255,) * 3)(data.synthetic(50, (28, 28), 3, 10, 2).images)
+    assert np.abs(core.astype(np.float64) - expected).max() <= 0.5 + 1e-3  # the float resize, rounded once
+    assert prepared.norm.channels == 3 and all(0 < s < 1 for s in prepared.norm.std)
+
+
+def test_gray_stays_one_channel_and_rgb_to_gray_is_luma():
+    gray = data.prepare(data.synthetic(8, (28, 28), 1, seed=0), (64, 64), 3, cache=False)
+    assert gray.channels == 1 and gray.norm.channels == 1  # expanded on the device, not in memory
+    rgb = data.prepare(data.synthetic(8, (28, 28), 3, seed=0), (28, 28), 1, cache=False)
+    assert rgb.channels == 1
+
+
+def test_crops_and_flips_are_those_of_the_definition(prepared):
+    pipeline = data.Pipeline(prepared, 16, seed=4, augment=data.Augment(crop_padding=0.125), workers=1, prefetch=1)
+    images, labels = pipeline.batch(epoch=1, index=2)
+    order = pipeline.order(1)[32:48]
+    rng = np.random.default_rng([4, 1, 2])
+    offsets_y, offsets_x, flips = rng.integers(0, 11, 16), rng.integers(0, 11, 16), rng.random(16) < 0.5
+    assert flips.any() and not flips.all()
+    for j, i in enumerate(order):
+        core = prepared.images[i, 5:45, 5:41]
+        assert np.array_equal(images[j], reference_crop(core, 5, offsets_y[j], offsets_x[j], flips[j])), j
+    assert np.array_equal(labels, prepared.labels[order])
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_same_seed_same_batches_whatever_the_workers(prepared, workers):
+    def epoch(pipeline):
+        return [(x.copy(), y.copy()) for x, y in pipeline.epoch(3)]
+
+    reference = epoch(data.Pipeline(prepared, 7, seed=9, augment=data.Augment(), workers=1, prefetch=1))
+    batches = epoch(data.Pipeline(prepared, 7, seed=9, augment=data.Augment(), workers=workers, prefetch=3))
+    assert len(batches) == len(reference) == 8  # 50 images, batch 7: the last batch has 1
+    assert all(np.array_equal(a, b) and np.array_equal(la, lb) for (a, la), (b, lb) in zip(batches, reference))
+    other = epoch(data.Pipeline(prepared, 7, seed=10, augment=data.Augment(), workers=workers))
+    assert not np.array_equal(other[0][0], reference[0][0])
+
+
+def test_a_stream_resumed_at_its_position_gives_the_same_batches(prepared):
+    pipeline = data.Pipeline(prepared, 16, seed=1, augment=data.Augment())
+    stream = pipeline.stream()
+    seen = [next(stream) for _ in range(7)]  # 4 batches per epoch: into the second epoch
+    position = seen[5][0]
+    assert position == data.Position(epoch=1, batch=1)
+    again = pipeline.stream(position)
+    for (p, (x, y)), (q, (x2, y2)) in zip(seen[5:], (next(again) for _ in range(2))):
+        assert p == q and np.array_equal(x, x2) and np.array_equal(y, y2)
+
+
+def test_a_large_prepared_set_is_a_memory_mapped_cache_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALEXBENCH_CACHE", str(tmp_path))
+    monkeypatch.setattr("harness.data.prepared.MEMORY_LIMIT", 1000)
+    source = data.synthetic(20, size=(28, 28), channels=1, seed=0)
+    first = data.prepare(source, (32, 32), 1, pad=2)
+    assert isinstance(first.images, np.memmap)
+    files = list((tmp_path / "prepared").glob("*.npy"))
+    assert len(files) == 1 and not list((tmp_path / "prepared").glob(".*"))  # complete, no temporary left
+    again = data.prepare(source, (32, 32), 1, pad=2)  # from the cache file: the same bytes
+    assert np.array_equal(np.asarray(first.images), np.asarray(again.images))
+    mirrored = first.mirrored()
+    assert isinstance(mirrored, np.memmap) and np.array_equal(mirrored, np.asarray(first.images)[:, :, ::-1])
+
+
+def test_pipeline_refuses_crops_larger_than_the_prepared_border(prepared):
+    with pytest.raises(DataError, match="need a border of 10 pixels; the dataset was prepared with 5"):
+        data.Pipeline(prepared, 4, augment=data.Augment(crop_padding=0.25))

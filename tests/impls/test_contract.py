@@ -6,7 +6,7 @@ import pytest
 import impls
 from harness.parity import max_rel
 from impls.config import tiny_config
-from impls.errors import DeviceUnavailableError, InputError, WeightsError
+from impls.errors import ConfigError, DeviceUnavailableError, InputError, WeightsError
 from tests.conftest import batch
 
 
@@ -89,7 +89,8 @@ def test_float64_compute(framework):
 @pytest.mark.parametrize(
     "images, labels, match",
     [
-        (np.zeros((2, 67, 67, 3), np.uint8), None, "floating point"),
+        (np.zeros((2, 67, 67, 3), np.int32), None, "floating point"),
+        (np.zeros((2, 67, 67, 3), np.uint8), None, r"input_norm=impls.InputNorm"),  # uint8 needs its normalization
         (np.zeros((2, 64, 64, 3), np.float32), None, r"shape \(N, 67, 67, 3\)"),
         (np.zeros((2, 3, 67, 67), np.float32), None, "NHWC"),
         (np.full((2, 67, 67, 3), np.nan, np.float32), None, "NaN or inf"),
@@ -126,3 +127,54 @@ def test_gpu_request_without_gpu_is_a_clear_error(framework):
         cpu = model_cls(tiny_config(), device="cpu")
         images, _ = batch(tiny_config())
         assert max_rel(model.predict(images), cpu.predict(images)) < 1e-3
+
+
+# ------------------------------------------------------------- uint8 input, normalized on the device
+@pytest.mark.parametrize("channels", [1, 3])
+def test_uint8_batches_are_normalized_on_the_device_as_in_numpy(framework, channels):
+    """A uint8 batch (gray or RGB) with an InputNorm gives the model exactly what numpy's
+    normalization of the same batch gives it: float64 logits, loss and gradients equal."""
+    config = tiny_config(dtype="float64")
+    norm = impls.InputNorm((0.3, 0.4, 0.5)[:channels], (0.2, 0.25, 0.3)[:channels])
+    model = impls.create(framework, config, input_norm=norm)
+    rng = np.random.default_rng(0)
+    u8 = rng.integers(0, 256, (4, 67, 67, channels), dtype=np.uint8)
+    labels = rng.integers(0, 10, 4)
+    floats = norm.apply(u8, np.float64, 3)
+    assert max_rel(model.predict(u8), model.predict(floats)) <= 1e-12
+    (loss_u8, grads_u8), (loss, grads) = model.loss_and_grads(u8, labels), model.loss_and_grads(floats, labels)
+    assert abs(loss_u8 - loss) <= 1e-12 * abs(loss)
+    assert all(max_rel(grads_u8[k], grads[k]) <= 1e-9 for k in grads)
+    on_device = model.device_batch(u8, labels)
+    assert np.array_equal(model.predict(on_device), model.predict(u8))
+
+
+def test_uint8_needs_a_normalization_with_the_right_channels(framework):
+    model = impls.create(framework, tiny_config())
+    with pytest.raises(InputError, match="uint8 images need the model's input normalization"):
+        model.predict(np.zeros((2, 67, 67, 3), np.uint8))
+    model.set_input_norm(impls.InputNorm((0.5,), (0.25,)))
+    with pytest.raises(InputError, match=r"shape \(N, 67, 67, 1\)"):
+        model.predict(np.zeros((2, 67, 67, 3), np.uint8))
+    with pytest.raises(ConfigError, match="input normalization has 3 channels; this model takes 1"):
+        impls.create(framework, tiny_config(in_channels=1), input_norm=impls.InputNorm((0.5,) * 3, (0.2,) * 3))
+
+
+def test_state_round_trip_continues_training_exactly(framework):
+    """Weights + get_state (momentum, dropout generator) are all a resumed training needs:
+    two more steps after a restore equal two more steps without one, bit for bit."""
+    config = tiny_config(dropout=0.5)
+    norm = impls.InputNorm((0.5,), (0.25,))
+    rng = np.random.default_rng(1)
+    u8, labels = rng.integers(0, 256, (4, 67, 67, 1), dtype=np.uint8), rng.integers(0, 10, 4)
+    model = impls.create(framework, config, seed=3, input_norm=norm)
+    for _ in range(2):
+        model.train_step(u8, labels)
+    weights, state = model.get_weights(), model.get_state()
+    assert set(state.momentum) == set(weights) and any(np.abs(v).max() > 0 for v in state.momentum.values())
+    expected = [model.train_step(u8, labels) for _ in range(2)]
+    restored = impls.create(framework, config, seed=99, input_norm=norm)  # another seed: the state decides
+    restored.set_weights(weights)
+    restored.set_state(state)
+    assert [restored.train_step(u8, labels) for _ in range(2)] == expected
+    assert all(np.array_equal(a, b) for a, b in zip(restored.get_weights().values(), model.get_weights().values()))

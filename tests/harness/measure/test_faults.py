@@ -26,7 +26,8 @@ def test_out_of_memory_retries_with_half_the_batch_and_records_it(tmp_path, mini
             "--run-id", "oom"]  # fmt: skip
     assert main(args) == 0
     frame = results.load(tmp_path)
-    assert set(frame.batch_size) == {1} and set(frame.batch_size_requested) == {4}
+    frame = frame[frame.kind == "throughput"]
+    assert len(frame) == 4 and set(frame.batch_size) == {1} and set(frame.batch_size_requested) == {4}
     notes = " ".join(frame.iloc[0].notes)
     assert "out of memory at batch 4" in notes and "out of memory at batch 2" in notes
 

@@ -56,6 +56,8 @@ def test_tiny_run_records_every_framework(tmp_path, mini_fashion, capsys):
             f"{p}/{m}" for p in ("train", "inference") for m in ("compute_only", "end_to_end")
         )
         for _, row in bench.iterrows():
+            if row.measurement.endswith("end_to_end"):  # stated against compute-only, as the report shows it
+                assert row.ratio_to_compute_only > 0
             assert len(row.samples) == row.steps == 6
             assert row.images_per_s > 0 and pd.notna(row.images_per_s_ci95_low)  # spread, not one number
             assert row.images_per_s_ci95_low <= row.images_per_s <= row.images_per_s_ci95_high
@@ -65,6 +67,8 @@ def test_tiny_run_records_every_framework(tmp_path, mini_fashion, capsys):
             assert env["modes"]["default"] == DEFAULT_MODE[framework] == row["mode"]  # the report reads this
             assert "hostname" not in json.dumps(env).lower()
     assert "throughput" in out and "top-1" in out
+    pipeline = frame[frame.kind == "pipeline"].iloc[0]  # the input pipeline alone, at the same batch and size
+    assert pipeline.images_per_s > 0 and pipeline.batch_size == 2 and list(pipeline.image_size) == [67, 67]
 
 
 def test_a_crashing_framework_is_recorded_and_the_others_finish(tmp_path, mini_fashion, monkeypatch):
@@ -124,3 +128,27 @@ def test_seeds_are_replicates_paired_across_frameworks(tmp_path, mini_fashion):
         assert {"seconds_to_top1_50", "images_to_top1_70"} <= set(r.metrics)
     without_seed = {json.dumps({k: v for k, v in r.settings.items() if k != "seed"}, sort_keys=True) for r in found}
     assert len(without_seed) == 1  # one experiment: replicates differ in the seed only
+
+
+def test_every_batch_size_is_measured_and_the_first_is_the_headline(tmp_path):
+    require("torch")
+    at = TINY_RUN.index("--batch-size")
+    tiny = TINY_RUN[:at] + TINY_RUN[at + 2 :]  # the flag and its value
+    args = [*tiny, "--skip-accuracy", "--frameworks", "torch", "--batch-sizes", "2,3", "--out", str(tmp_path),
+            "--run-id", "batches"]  # fmt: skip
+    assert main(args) == 0
+    found = [r for _, r, _ in results.load_all(tmp_path)]
+    throughput = sorted((r.batch_size, r.measurement) for r in found if r.kind == "throughput")
+    assert throughput == [(b, f"{p}/{q}") for b in (2, 3) for p in ("inference", "train")
+                          for q in ("compute_only", "end_to_end")]  # fmt: skip
+    assert sorted(r.batch_size for r in found if r.kind == "pipeline") == [2, 3]
+    assert {r.settings["headline_batch"] for r in found if r.kind == "throughput"} == {2}
+    from harness import report
+
+    out = tmp_path / "report"
+    report.generate(tmp_path, out)
+    markdown = (out / "REPORT.md").read_text()
+    assert "### Compute-only images/s by batch size" in markdown and "Train, compute only, on CPU: images/s by" in (
+        out / "report.html").read_text()  # fmt: skip
+    headline = markdown.split("### Training, compute only (images/s)")[1].split("###")[0]
+    assert "| CPU | torch | channels_last | 2 |" in headline and "| 3 |" not in headline

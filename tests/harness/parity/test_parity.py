@@ -185,6 +185,19 @@ def test_tier1_float64_pairwise(small, variant, a, b):
     assert_all_pass(select(small(variant).tier1, a, b))
 
 
+@pytest.fixture(scope="module")
+def uint8_rows():
+    return parity.tier1_uint8("paper", impls.available(), steps=3)  # gray input: the channel expansion too
+
+
+def test_tier1_uint8_input_normalized_on_the_device(uint8_rows, framework):
+    """uint8 batches normalized as the first op of each framework's step, against the golden
+    fed numpy's normalization of the same batches: the same function, to 1e-9 in float64."""
+    rows = select(uint8_rows, framework, parity.GOLDEN)
+    assert_all_pass(rows, expected_steps=3)
+    assert all(r.size == "small/uint8" and r.bound == 1e-9 for r in rows)
+
+
 # ------------------------------------------------------------------------------ tier 2
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_tier2_float32_against_the_golden(small, variant, framework):

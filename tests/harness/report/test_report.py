@@ -175,6 +175,13 @@ def write_records(root: Path, parity: bool = True) -> Path:
                 finished=finished(RUN1, 2),
             )
             write(run1, record, environment(framework))
+    for label, world, rate in (("single", 1, 40.0), ("dp1", 1, 38.0), ("dp2", 2, 30.4)):
+        metrics = {"world_size": world, "threads_per_rank": 2 // world, "images_per_s": rate, "rank_spread": 0.02,
+                   "images_per_s_ci95_low": rate - 1, "images_per_s_ci95_high": rate + 1}  # fmt: skip
+        metrics.update({"scaling_efficiency": rate / 38.0} if label.startswith("dp") else {"engine_cost_at_one": 0.05})
+        scale = Record("scaling", "torch", "cpu", f"scale/{label}", RUN1, batch_size=32, metrics=metrics,
+                       finished=finished(RUN1, 3))  # fmt: skip
+        write(run1, scale, environment("torch"))
     (run2 / "broken.json").write_text('{"schema": "alexbench.record", "version": 1, "record": {')  # corrupt
     return root
 
@@ -251,6 +258,8 @@ TABLES = [
     "Training, end to end (images/s)",
     "Inference, compute only (images/s)",
     "Inference, end to end (images/s)",
+    "End to end as a fraction of compute-only (images/s)",
+    "Data-parallel training images/s by world size",
     "GPU vs CPU (images/s, median [95% CI])",
     "Step latency and warm-up",
     "Peak memory (GiB)",
@@ -282,9 +291,10 @@ def test_every_table_and_plot_is_present(generated):
         "Peak memory",
         "Convergence: test top-1 against images seen",
         "Parity error against float64 (log scale)",
+        "Data-parallel training on CPU: images/s by world size",
     ):
         assert f"<title>{title}</title>" in page, title
-    assert page.count("<svg") == 5
+    assert page.count("<svg") == 6
     # values from the records, in the right place
     overhead = table(markdown, "Ours vs a plain loop (CPU, 224x224, batch 32)")
     assert row(overhead, "torch", "eager")[3].startswith("—")  # a failed measurement, with its note
@@ -295,7 +305,7 @@ def test_every_table_and_plot_is_present(generated):
         "[1.00, 1.00]",
         "20260106T000000Z",
     ]
-    modes = table(markdown, TABLES[9])
+    modes = table(markdown, TABLES[11])
     assert row(modes, "GPU", "torch")[2:3] == ["eager"]  # records without a mode: what torch ran then
     assert row(table(markdown, "Training, compute only (images/s)"), "GPU", "torch")[5:7] == [
         "2000.0",
@@ -309,6 +319,14 @@ def test_every_table_and_plot_is_present(generated):
         "0",
         "3.50e-06",
     ]
+    scaling = table(markdown, "Data-parallel training images/s by world size")
+    assert [r[2] for r in scaling] == ["1, no engine", "dp1", "dp2"]  # in world-size order
+    assert row(scaling, "CPU", "torch", "dp2")[3:10] == ["2", "1", "32", "30.4 [29.4, 31.4]", "0.80", "—", "2.0%"]
+    assert row(scaling, "CPU", "torch", "1, no engine")[8] == "+5.0%"
+    fraction = row(
+        table(markdown, "End to end as a fraction of compute-only (images/s)"), "GPU", "torch", "eager", "train"
+    )
+    assert fraction[5:8] == ["2000.0", "2000.0", "1.00"]
     machines = table(markdown, "Machines")
     assert any("NVIDIA H100 80GB HBM3" in cell for r in machines for cell in r)
     software = row(table(markdown, "Software and settings"), RUN1, "keras", "CPU")
@@ -349,7 +367,7 @@ def test_missing_figures_are_dashes_with_notes_never_zero(generated):
     failures = row(table(markdown, "Failed or skipped measurements"), "keras", "GPU", "throughput")
     assert failures[3:] == [RUN1, OOM.replace("|", "\\|")]
     # no figure that is missing from the records reads as zero anywhere
-    for title in TABLES[:11]:
+    for title in TABLES[:13]:
         for cells in table(markdown, title):
             assert not any(split_cell(c)[0] in ("0", "0.0", "0.00") for c in cells), (title, cells)
 
@@ -500,7 +518,7 @@ def test_html_opens_in_headless_chromium(generated, tmp_path):
     errors = [line for line in done.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
     assert not errors, errors
     dom = done.stdout
-    assert dom.count("<table") == len(TABLES) and dom.count("<svg") == 5
+    assert dom.count("<table") == len(TABLES) and dom.count("<svg") == 6
     assert "1, tie (within noise)" in dom and "<td>Test CPU 9000</td>" in dom
     shot = tmp_path / "shot.png"
     done = run("--screenshot=" + str(shot), "--window-size=1200,1600", "--hide-scrollbars")
@@ -600,8 +618,15 @@ def test_modes_best_is_reported_like_with_like(tmp_path):
 def seeded_train(framework: str, run: str, seed: int, top1: float, seconds_to_60: float | None) -> Record:
     curve = [{"epoch": 1, "images": n, "seconds": n / 100, "test_top1": top1 * n / 4000, "test_top5": 0.9,
               "test_loss": 1.0} for n in (1000, 2000, 3000, 4000)]  # fmt: skip
-    metrics = {"top1": top1, "top5": 0.99, "test_loss": 0.6, "seconds": 50.0, "train_images": 4000,
-               "seconds_to_top1_60": seconds_to_60, "images_to_top1_60": None if seconds_to_60 is None else 3000}
+    metrics = {
+        "top1": top1,
+        "top5": 0.99,
+        "test_loss": 0.6,
+        "seconds": 50.0,
+        "train_images": 4000,
+        "seconds_to_top1_60": seconds_to_60,
+        "images_to_top1_60": None if seconds_to_60 is None else 3000,
+    }
     return Record("train", framework, "cpu", "accuracy", run, batch_size=64, image_size=[64, 64],
                   dataset="fashion-mnist/train", metrics=metrics, settings={"epochs": 1, "seed": seed}, seed=seed,
                   curve=curve, finished=f"2026-01-05T00:0{seed}:00Z")  # fmt: skip
@@ -643,4 +668,3 @@ def test_accuracy_is_ranked_only_where_a_paired_test_says_so(tmp_path):
     ranks = [split_cell(r[10])[0] for r in table(markdown, TABLE_ACCURACY_TITLE)]
     assert ranks == [report.DASH] * 3  # n = 1: nothing is ranked
     assert any("nothing is ranked" in n for n in notes_of(markdown).values())
-

@@ -1,0 +1,119 @@
+"""Data-parallel training throughput at each world size, on each framework's own engine.
+
+    alexbench scale                              # every framework, 1 and 2 processes, this CPU
+    alexbench scale --frameworks torch --nproc 1,2,4 --device gpu --batch 256
+
+torch runs DistributedDataParallel (processes started by torchrun; gloo on CPU, NCCL on
+GPUs), JAX multi-controller jax.distributed with the batch sharded over a device mesh,
+Keras/TensorFlow MultiWorkerMirroredStrategy (TF_CONFIG) around alexbench's own
+tf.function step. A fixed global batch is split equally over the ranks; on a CPU host the
+total cores stay fixed (N ranks x T/N threads, each rank pinned to its own cores). World
+sizes are measured in interleaved rounds; one record per framework and world size (plus
+world size 1 without the engine, to see what the engine costs there), with images/s, the
+spread of the ranks' step times and the scaling efficiency. A rank that dies or hangs ends
+its launch within seconds (the others are killed) and leaves a failure record. Records go
+to results/runs/<run id>/; `alexbench report` shows them in its Scaling section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from harness import env, results
+from harness.distributed.launch import task_document
+from harness.measure.scaling import ScaleSettings, measure, task
+from impls.errors import ConfigError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = ScaleSettings()
+    parser.add_argument("--frameworks", default="all", help="comma-separated, or 'all' installed")
+    parser.add_argument("--nproc", default="1,2", help="world sizes to measure (default 1,2)")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "gpu"], help="gpu: one GPU per rank")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU threads in all, split over ranks")
+    parser.add_argument("--batch", type=int, default=defaults.batch, help="the global batch, split over the ranks")
+    parser.add_argument("--image-size", type=int, default=defaults.image_size)
+    parser.add_argument("--steps", type=int, default=defaults.steps, help="timed steps per launch")
+    parser.add_argument("--warmup", type=int, default=defaults.warmup)
+    parser.add_argument("--rounds", type=int, default=defaults.rounds, help="interleaved rounds of every world size")
+    parser.add_argument("--deadline", type=float, default=defaults.deadline,
+                        help="seconds one launch may take before every rank is killed")  # fmt: skip
+    parser.add_argument("--out", default="results", help="results folder (records go to OUT/runs/RUN_ID)")
+    parser.add_argument("--run-id", help="name of this run (default: scale-<UTC time>)")
+    parser.add_argument("--write-task", metavar="FILE",
+                        help="write the task of one framework at the largest --nproc to FILE and stop: for ranks "
+                             "started by hand on several hosts (README: Data parallel)")  # fmt: skip
+
+
+def settings_from_args(args: argparse.Namespace) -> ScaleSettings:
+    try:
+        sizes = tuple(dict.fromkeys(int(v) for v in args.nproc.split(",") if v.strip()))
+    except ValueError:
+        raise ConfigError(f"--nproc takes world sizes separated by commas, e.g. 1,2; got {args.nproc!r}") from None
+    if not sizes or min(sizes) < 1 or 1 not in sizes:
+        raise ConfigError(f"--nproc needs world size 1 (the baseline of the efficiency) and sizes >= 1; got {sizes}")
+    for name in ("batch", "steps", "rounds", "threads"):
+        if getattr(args, name) < 1:
+            raise ConfigError(f"--{name} must be >= 1")
+    if args.device == "cpu" and max(sizes) > args.threads:
+        raise ConfigError(f"{max(sizes)} ranks need at least {max(sizes)} CPU threads (--threads {args.threads})")
+    odd = [n for n in sizes if args.batch % n]
+    if odd:
+        raise ConfigError(f"the global batch {args.batch} does not split equally over {odd} ranks: choose another")
+    return ScaleSettings(sizes, args.device, args.threads, args.batch, args.image_size, 1000, args.warmup,
+                         args.steps, args.rounds, args.deadline)  # fmt: skip
+
+
+def main(args: argparse.Namespace) -> int:
+    import impls
+
+    settings = settings_from_args(args)
+    frameworks = impls.available() if args.frameworks == "all" else [f.strip() for f in args.frameworks.split(",")]
+    for framework in frameworks:
+        if framework not in impls.names():
+            raise ConfigError(f"unknown framework {framework!r}; choose from {', '.join(impls.names())}")
+    if args.write_task:
+        return write_task(frameworks, settings, args.write_task)
+    layout = results.Layout(args.out)
+    run_id = layout.claim_run(results.check_run_id(args.run_id) if args.run_id else f"scale-{results.utc_stamp()}",
+                              chosen=bool(args.run_id))  # fmt: skip
+    folder = layout.run(run_id)
+    machine = env.machine()
+    print(f"alexbench scale {run_id}: {', '.join(frameworks)}; world sizes {settings.world_sizes} on "
+          f"{settings.device}; global batch {settings.batch} at {settings.image_size}x{settings.image_size}; "
+          f"{settings.rounds} interleaved rounds of {settings.steps} steps")  # fmt: skip
+    written = []
+    for framework in frameworks:
+        reason = impls.unavailable_reason(framework)
+        if reason:
+            print(f"  {framework}: skipped: {reason}", file=sys.stderr)
+            continue
+        for record in measure(framework, settings, folder / "ranks", run_id):
+            results.write(folder, record, {**machine, "versions": record.settings.get("versions", {})})
+            written.append(record)
+    print()
+    print(f"{'framework':<9} {'run':<7} {'images/s':>9} {'95% CI':>17} {'efficiency':>10} {'rank spread':>11}")
+    for r in written:
+        m = r.metrics
+        if r.kind == "failure":
+            print(f"{r.framework:<9} {r.measurement.split('/')[1]:<7} FAILED: {r.error}")
+            continue
+        ci = f"[{m['images_per_s_ci95_low'] or 0:.1f}, {m['images_per_s_ci95_high'] or 0:.1f}]"
+        efficiency = f"{m['scaling_efficiency']:.2f}" if m.get("scaling_efficiency") is not None else "—"
+        print(f"{r.framework:<9} {r.measurement.split('/')[1]:<7} {m['images_per_s']:>9.1f} {ci:>17} "
+              f"{efficiency:>10} {m['rank_spread']:>10.1%}")  # fmt: skip
+    print(f"\n{len(written)} record(s) in {folder}")
+    return 1 if any(r.kind == "failure" for r in written) else 0
+
+
+def write_task(frameworks: list[str], settings: ScaleSettings, path: str) -> int:
+    """The rank task of `alexbench scale` at the largest world size, for a launch by hand."""
+    if len(frameworks) != 1:
+        raise ConfigError(f"--write-task writes one framework's task: pass --frameworks NAME (got {frameworks})")
+    world = max(settings.world_sizes)
+    results.write_json(path, task_document(frameworks[0], world, task(settings, world, engine=True)))
+    print(f"{path}: {frameworks[0]}, {world} ranks in all, global batch {settings.batch}, {settings.steps} timed "
+          f"steps; each rank writes rankN.json (its step seconds) into its --out folder")  # fmt: skip
+    return 0

@@ -1,0 +1,88 @@
+"""Data-parallel parity: the engine's averaged gradient over ranks, each on its own shard of
+a batch, equals one process's gradient on the whole batch; a short data-parallel SGD
+trajectory equals one process's. Float64 under tier 1's bounds, float32 under tier 2's
+(reported as tier 5). Mean-reduced losses and equal shards make the averaged gradient the
+full-batch gradient (torch's own DDP test, `_test_DDP_niter`, checks the same).
+
+Controls prove the check can fail: the gradients summed over ranks instead of averaged
+(the recipe that is exactly 2x off with 2 ranks), and every rank given the same shard. Each
+must miss the bounds by 100x or more, else the tier fails: a check that cannot catch them
+proves nothing. Everything runs in one launch per framework (harness.distributed).
+"""
+
+from __future__ import annotations
+
+import math
+
+from harness.distributed.launch import LaunchFailed, launch
+from harness.parity.metrics import CONTROL_MARGIN, PARITY_SGD, TOLERANCES, Check, failed_run, scalar_rel
+from harness.parity.runs import select_frameworks, small_config
+
+VARIANTS = ("reference", "mean", "sum", "same-shard")
+CONTROLS = {"sum": "gradients summed over ranks", "same-shard": "every rank on shard 0"}
+
+
+def data_parallel(frameworks=None, dtype: str = "float64", world: int = 2, steps: int = 5, batch: int = 8,
+                  seed: int = 0, device: str = "cpu", variant: str = "torchvision", optimizer=PARITY_SGD,
+                  deadline: float = 1200.0, logs=None) -> list[Check]:  # fmt: skip
+    """Checks of every framework's data-parallel run (tier 5) and of its controls."""
+    frameworks, _ = select_frameworks(frameworks)
+    tier = 5 if dtype == "float64" else 6
+    config = {k: getattr(small_config(variant, dtype), k) for k in ("variant", "num_classes", "image_size",
+                                                                     "in_channels", "dropout", "dtype")}  # fmt: skip
+    task = {
+        "kind": "parity", "config": {**config, "image_size": list(config["image_size"])}, "batch": batch,
+        "steps": steps, "seed": seed, "device": device, "threads": 1, "variants": list(VARIANTS),
+        "optimizer": {"lr": optimizer.lr, "momentum": optimizer.momentum, "weight_decay": optimizer.weight_decay},
+    }  # fmt: skip
+    rows = []
+    for framework in frameworks:
+        try:
+            log = None if logs is None else logs / f"{framework}-{dtype}.log"
+            outcome = launch(framework, world, task, deadline=deadline, log=log)
+        except LaunchFailed as error:
+            rows.append(failed_run(tier, variant, "small", f"{framework}:dp{world}", error))
+            continue
+        rows += compare(framework, world, outcome.outputs, tier, variant, steps)
+    return rows
+
+
+def compare(framework: str, world: int, outputs: dict[int, dict], tier: int, variant: str, steps: int) -> list[Check]:
+    """Checks from the ranks' results: rank 0's per-tensor errors, the losses averaged over ranks."""
+    size = "small"
+    label = f"{framework}:dp{world}"
+    reference = outputs[0]["variants"]["reference"]
+    first = outputs[0]["variants"]
+
+    def averaged(name: str, key: str):
+        values = [outputs[r]["variants"][name][key] for r in outputs]
+        return [sum(v) / len(v) for v in zip(*values)] if isinstance(values[0], list) else sum(values) / len(values)
+
+    def checks(name: str, a: str, quantities=("loss", "grads", "step_loss", "weights")) -> list[Check]:
+        out = []
+        for quantity, (metric, bound) in TOLERANCES[tier].items():
+            if quantity not in quantities:
+                continue
+            if quantity in ("grads", "weights"):
+                step = steps if quantity == "weights" else None
+                for tensor, errors in first[name][quantity].items():
+                    out.append(Check(tier, variant, size, quantity, a, framework, tensor, step, metric,
+                                     errors[metric], bound))  # fmt: skip
+            elif quantity == "loss":
+                out.append(Check(tier, variant, size, "loss", a, framework, "loss", None, metric,
+                                 scalar_rel(averaged(name, "loss"), reference["loss"]), bound))  # fmt: skip
+            elif quantity == "step_loss":
+                for step, (x, y) in enumerate(zip(averaged(name, "step_losses"), reference["step_losses"]), start=1):
+                    out.append(Check(tier, variant, size, "step_loss", a, framework, "loss", step, metric,
+                                     scalar_rel(x, y), bound))  # fmt: skip
+        return out
+
+    rows = checks("mean", label)
+    for control, what in CONTROLS.items():
+        caught = [r for r in checks(control, f"{label}:{control}", ("grads",)) if r.bound is not None]
+        worst = max(caught, key=lambda r: r.error if math.isfinite(r.error) else math.inf)
+        rows.append(Check(tier, variant, size, "control", f"{label}:{control}", framework, worst.tensor, None,
+                          "bound/error", worst.bound / worst.error if worst.error else math.inf, CONTROL_MARGIN,
+                          f"control: {what}; its worst gradient error {worst.error:.2e} against the bound "
+                          f"{worst.bound:.0e} must be {1 / CONTROL_MARGIN:.0f}x or more"))  # fmt: skip
+    return rows
