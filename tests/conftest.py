@@ -6,6 +6,7 @@ Fashion-MNIST when the dataset is missing."""
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,13 @@ import impls  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 FRAMEWORKS = impls.names()
 REQUIRE_ALL = os.environ.get("ALEXBENCH_REQUIRE_ALL") == "1"
+
+
+def interruptible() -> None:
+    """`preexec_fn` of a subprocess a test interrupts with SIGINT: the signal back to its
+    default, so Python raises KeyboardInterrupt in it even when the suite itself runs as a
+    background job (a non-interactive shell starts those with SIGINT ignored, inherited)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def require(framework: str) -> None:

@@ -15,7 +15,7 @@ from harness.cli import main
 from harness.measure.protocol import Deadlines
 from impls.modes import DEFAULT_MODE
 from tests import fault_workers
-from tests.conftest import ROOT, require
+from tests.conftest import ROOT, interruptible, require
 from tests.harness.measure.test_run import TINY_RUN
 
 
@@ -68,7 +68,7 @@ def test_signal_mid_run_keeps_every_record_and_resume_finishes_the_run(tmp_path,
     first = run_dir / f"train-torch-cpu-accuracy-{DEFAULT_MODE['torch']}-seed0.json"
     second = run_dir / f"train-jax-cpu-accuracy-{DEFAULT_MODE['jax']}-seed0.json"
     process = subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+                               stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)  # fmt: skip
     deadline = time.time() + 300
     while not first.exists() and process.poll() is None and time.time() < deadline:
         time.sleep(0.05)

@@ -18,7 +18,7 @@ from harness.distributed.launch import LaunchFailed, Outcome
 from harness.measure import scaling
 from harness.measure.scaling import ScaleSettings
 from harness.results import load_all
-from tests.conftest import ROOT, require
+from tests.conftest import ROOT, interruptible, require
 from tests.harness.distributed.processes import processes_of, wait_for
 
 
@@ -89,7 +89,7 @@ def test_ctrl_c_stops_the_run_and_leaves_no_process(tmp_path):
     require("torch")
     out = tmp_path / "results"
     process = subprocess.Popen(scale_command(out, 10**6), cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)  # fmt: skip
+                               stderr=subprocess.STDOUT, text=True, preexec_fn=interruptible)  # fmt: skip
     try:
         wait_for([out / "runs" / "s" / "ranks" / "torch-single-round0" / "warm0"], 900)
         process.send_signal(signal.SIGINT)
