@@ -317,7 +317,8 @@ def test_cli_parity_names_pair_tensor_and_step_of_a_failure(tmp_path, capsys, mo
     monkeypatch.setattr(runs, "reference_runs", lambda *args, **kwargs: ([None, None], None))
     monkeypatch.setattr(suite, "tier1", fake_tier1)
     monkeypatch.setattr(suite, "tier2", fake_tier2)
-    args = ["--size", "small", "--variants", "paper", "--steps", "3", "--modes", "none"]
+    # rows faked: no data-parallel launches (tests/harness/parity/test_distributed.py runs those)
+    args = ["--size", "small", "--variants", "paper", "--steps", "3", "--modes", "none", "--data-parallel", "0"]
     code = main(["parity", *args, "--out-dir", str(tmp_path / "p")])
     err = capsys.readouterr().err
     assert code == 1
