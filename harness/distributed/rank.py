@@ -13,6 +13,7 @@ process group, and writes rankN.json into the folder.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -108,8 +109,6 @@ def parity(task: dict, rank: int, world: int, engine, out: Path):
     config = _config(task)
     weights = init_weights(config, seed=task.get("seed", 0), dtype=np.float32)  # the float32 values, in any dtype
     batches = make_batches(config, task["batch"], max(task["steps"], 1), seed=task.get("seed", 0))
-    import gc
-
     reference, result = None, {"variants": {}}
     for variant in task["variants"]:  # "reference" first: the others are compared with it at once
         model = _model(task, engine, config)

@@ -3,6 +3,8 @@ files its ranks write."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -28,3 +30,11 @@ def wait_for(paths: list[Path], seconds: float) -> None:
     while not all(p.exists() for p in paths):
         assert time.monotonic() < deadline, f"not there after {seconds} s: {[p.name for p in paths]}"
         time.sleep(0.2)
+
+
+def reap(process, folder: Path) -> None:
+    """After a test: a run still going is killed, with every process of its launches."""
+    if process.poll() is None:
+        process.kill()
+        for pid in processes_of(folder):
+            os.kill(pid, signal.SIGKILL)

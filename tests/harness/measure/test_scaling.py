@@ -19,7 +19,7 @@ from harness.measure import scaling
 from harness.measure.scaling import ScaleSettings
 from harness.results import load_all
 from tests.conftest import ROOT, interruptible, require
-from tests.harness.distributed.processes import processes_of, wait_for
+from tests.harness.distributed.processes import processes_of, reap, wait_for
 
 
 def scale_command(out, steps: int) -> list[str]:
@@ -73,10 +73,7 @@ def test_killing_a_rank_mid_run_ends_it_within_60_s_with_a_failure_record_and_no
         output, _ = process.communicate(timeout=60)
         assert time.monotonic() - killed < 60
     finally:
-        if process.poll() is None:
-            process.kill()
-            for pid in processes_of(out):
-                os.kill(pid, signal.SIGKILL)
+        reap(process, out)
     assert process.returncode == 1, output
     assert processes_of(out) == [], "a process of the run outlived it"
     records = {r.measurement: r for _, r, _ in load_all(out)}
@@ -95,10 +92,7 @@ def test_ctrl_c_stops_the_run_and_leaves_no_process(tmp_path):
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=60)
     finally:
-        if process.poll() is None:
-            process.kill()
-            for pid in processes_of(out):
-                os.kill(pid, signal.SIGKILL)
+        reap(process, out)
     assert process.returncode == 130, output
     assert "interrupted" in output
     assert processes_of(out) == []
