@@ -1,8 +1,12 @@
-"""AlexNet implementations behind one interface, and the registry that finds them.
+"""Network implementations behind one interface, and the registries that find them.
 
     import impls
-    impls.names()                          # ['torch', 'keras', 'jax']
+    impls.names()                          # frameworks: ['torch', 'keras', 'jax']
+    impls.models()                         # networks: ['alexnet']
     model = impls.create("torch", impls.AlexNetConfig(num_classes=10), device="cpu")
+    model = impls.create("jax", impls.ModelConfig(model="alexnet", width=0.25))
+
+Networks are framework-free definitions (impls.networks); each framework lowers them.
 
 Implementations are imported lazily, on `create`: a framework that is not installed
 makes only its own implementation unavailable (with the command that installs it).
@@ -14,8 +18,17 @@ import importlib
 import importlib.util
 from dataclasses import dataclass
 
-from impls.base import AlexNet, DeviceBatch, InputNorm, TrainState
-from impls.config import AlexNetConfig, SGDConfig, forward_flops, min_image_size, tiny_config
+from impls import networks
+from impls.base import AlexNet, DeviceBatch, InputNorm, Model, TrainState
+from impls.config import (
+    AlexNetConfig,
+    ModelConfig,
+    SGDConfig,
+    forward_flops,
+    min_image_size,
+    small_config,
+    tiny_config,
+)
 from impls.errors import AlexBenchError, ConfigError, FrameworkUnavailableError
 from impls.weights import Weights, check_weights, init_weights, load_weights, parameter_count, save_weights
 
@@ -43,6 +56,11 @@ register(
     )
 )
 register(Implementation("jax", "impls.jax_alexnet", "JaxAlexNet", ("jax",), "pip install 'alexbench[jax]'"))
+
+
+def models() -> list[str]:
+    """Every registered network (impls.networks), by its torchvision name."""
+    return networks.names()
 
 
 def names() -> list[str]:
@@ -96,6 +114,8 @@ __all__ = [
     "AlexNet",
     "AlexNetConfig",
     "DeviceBatch",
+    "Model",
+    "ModelConfig",
     "Implementation",
     "InputNorm",
     "TrainState",
@@ -109,10 +129,12 @@ __all__ = [
     "init_weights",
     "load_weights",
     "min_image_size",
+    "models",
     "names",
     "parameter_count",
     "register",
     "save_weights",
+    "small_config",
     "tiny_config",
     "unavailable_reason",
 ]

@@ -16,19 +16,28 @@ uint8 input: with an InputNorm (`input_norm=` or `set_input_norm`), images may b
 NHWC; they cross to the device as uint8 (a quarter of float32's bytes) and each framework
 normalizes them — and expands gray to three channels — as the first operation of its step,
 with one formula (InputNorm). get_state / set_state carry what a checkpoint needs.
+
+The parameter store (impls.params, `self.params`) lists every tensor with its role, shape
+and layout kind; weights, momentum and gradients cross this class in canonical form, and
+a framework only moves native arrays (`_read_params`, `_load_params`, ...) while its
+`_layout` converts each tensor (impls.layout).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from impls.config import AlexNetConfig, SGDConfig
+from impls.config import AlexNetConfig, SGDConfig, layers
 from impls.errors import ConfigError, InputError
+from impls.layout import CanonicalLayout
 from impls.modes import Mode, resolve
+from impls.params import ParameterStore
 from impls.weights import Weights, check_weights, init_weights
 
 
@@ -84,6 +93,17 @@ class DeviceBatch:
     owner: int  # id() of the model that made it: a batch is not portable between models
 
 
+def scoped(method):
+    """Run a public method inside the model's `_scope()` (JAX: its own x64 setting)."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._scope():
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 def normalize_device(device: str) -> str:
     device = device.lower()
     if device in ("gpu", "cuda"):
@@ -94,7 +114,8 @@ def normalize_device(device: str) -> str:
 
 
 class AlexNet(ABC):
-    """Base class of the framework implementations (torch, keras, jax)."""
+    """Base class of the framework implementations (torch, keras, jax), for every
+    registered network (the name is historical: impls.Model is the same class)."""
 
     framework: str = ""  # registry name, set by subclasses
 
@@ -117,20 +138,34 @@ class AlexNet(ABC):
         self.seed = seed  # seeds dropout masks
         self._np_dtype = np.dtype(config.dtype)
         self.input_norm: InputNorm | None = None
-        self._build()
+        self.params = ParameterStore(layers(config))
+        self._layout = CanonicalLayout()  # NHWC frameworks set theirs in _build
+        with self._scope():
+            self._build()
         self.set_weights(init_weights(config, seed=seed))
         if input_norm is not None:
             self.set_input_norm(input_norm)
 
     # ----------------------------------------------------------------- public API
+    @scoped
     def set_weights(self, weights: Weights) -> None:
         """Load canonical weights and reset the optimizer's momentum to zero."""
         check_weights(weights, self.config)
-        self._set_weights({k: np.asarray(v, dtype=self._np_dtype) for k, v in weights.items()})
+        self._load_params(self._native(weights, self.params.names()))
+        self._zero_momentum()
 
+    @scoped
     def get_weights(self) -> Weights:
-        return self._get_weights()
+        return self._canonical(self._read_params(), self.params.names())
 
+    # canonical <-> native, one tensor at a time, in the store's order
+    def _native(self, tensors: Weights, names: list[str]) -> dict[str, np.ndarray]:
+        return {n: self._layout.to_native(self.params[n], np.asarray(tensors[n], dtype=self._np_dtype)) for n in names}
+
+    def _canonical(self, native: dict, names: list[str]) -> Weights:
+        return {n: self._layout.to_canonical(self.params[n], np.asarray(native[n])) for n in names}
+
+    @scoped
     def set_input_norm(self, norm: InputNorm) -> None:
         """How uint8 images become this model's input (InputNorm): with it, predict and
         train_step take uint8 NHWC batches with norm.channels channels (1 or the config's),
@@ -145,6 +180,7 @@ class AlexNet(ABC):
         self.input_norm = norm
         self._set_input_norm(*norm.scale_shift(self._np_dtype))
 
+    @scoped
     def distribute(self, engine, reduce: str = "mean") -> None:
         """Train data-parallel on the framework's own engine, already initialized by the
         caller (harness.backends: a torch process group, a JAX mesh, a tf.distribute strategy):
@@ -156,29 +192,35 @@ class AlexNet(ABC):
             raise ConfigError(f"reduce must be 'mean' or 'sum', got {reduce!r}")
         self._distribute(engine, reduce)
 
+    @scoped
     def get_state(self) -> TrainState:
         """What training needs besides the weights to continue exactly (a checkpoint): the
         momentum (canonical names and layouts) and the state of the dropout masks' generator."""
-        return TrainState(self._get_momentum(), np.asarray(self._get_rng_state()))
+        momentum = self._canonical(self._read_momentum(), self.params.trainable)
+        return TrainState(momentum, np.asarray(self._get_rng_state()))
 
+    @scoped
     def set_state(self, state: TrainState) -> None:
         check_weights(state.momentum, self.config)
-        self._set_momentum({k: np.asarray(v, dtype=self._np_dtype) for k, v in state.momentum.items()})
+        self._load_momentum(self._native(state.momentum, self.params.trainable))
         self._set_rng_state(np.asarray(state.rng))
 
+    @scoped
     def predict(self, images: np.ndarray | DeviceBatch) -> np.ndarray:
         """Logits (N, num_classes) in eval mode (no dropout)."""
         batch = self._as_batch(images, None)
         return np.asarray(self._predict(batch))
 
+    @scoped
     def loss_and_grads(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, Weights]:
         """Mean cross-entropy and its gradients (canonical names and layouts), in train
         mode (dropout active if configured), without updating anything. Weight decay is
         not part of the loss: it is added by the update rule."""
         batch = self._as_batch(images, labels)
         loss, grads = self._loss_and_grads(batch)
-        return float(loss), grads
+        return float(loss), self._canonical(grads, self.params.trainable)
 
+    @scoped
     def train_step(self, images: np.ndarray | DeviceBatch, labels: np.ndarray | None = None) -> float:
         """One SGD step (see SGDConfig for the rule); returns the loss before the update."""
         batch = self._as_batch(images, labels)
@@ -186,11 +228,17 @@ class AlexNet(ABC):
             raise InputError("train_step needs labels: pass them, or make the batch with device_batch(images, labels)")
         return float(self._train_step(batch))
 
+    @scoped
     def device_batch(self, images: np.ndarray, labels: np.ndarray | None = None) -> DeviceBatch:
         images = self._check_images(images)
         labels = None if labels is None else self._check_labels(labels, len(images))
         native_images, native_labels = self._to_device(images, labels)
         return DeviceBatch(native_images, native_labels, len(images), id(self))
+
+    def _scope(self):
+        """A context every public method runs in: a framework switch that must hold for this
+        model only (JAX's x64 for float64 models); nothing by default."""
+        return contextlib.nullcontext()
 
     def synchronize(self) -> None:  # noqa: B027  (optional hook: a no-op by default)
         """Wait until queued device work is done (a no-op where execution is synchronous)."""
@@ -215,7 +263,7 @@ class AlexNet(ABC):
             raise InputError(f"images must be a numpy array (N, H, W, C), got {type(images).__name__}")
         if images.dtype == np.uint8:
             return self._check_uint8(images)
-        h, w, c = self.config.height, self.config.width, self.config.in_channels
+        h, w, c = self.config.height, self.config.image_width, self.config.in_channels
         if images.ndim != 4 or images.shape[1:] != (h, w, c):
             raise InputError(
                 f"images must have shape (N, {h}, {w}, {c}) (NHWC, as configured), got {images.shape}; "
@@ -239,7 +287,7 @@ class AlexNet(ABC):
                 "uint8 images need the model's input normalization: create the model with input_norm="
                 "impls.InputNorm(mean, std) (harness.data.prepare gives one), or pass normalized float images"
             )
-        h, w, c = self.config.height, self.config.width, self.input_norm.channels
+        h, w, c = self.config.height, self.config.image_width, self.input_norm.channels
         if images.ndim != 4 or images.shape[1:] != (h, w, c):
             raise InputError(
                 f"uint8 images must have shape (N, {h}, {w}, {c}) (NHWC; {c} channel(s), as the input "
@@ -268,10 +316,21 @@ class AlexNet(ABC):
     def _build(self) -> None: ...
 
     @abstractmethod
-    def _set_weights(self, weights: Weights) -> None: ...
+    def _load_params(self, native: dict[str, np.ndarray]) -> None:
+        """Copy native-layout arrays (impls.layout) into the parameters, by canonical name."""
 
     @abstractmethod
-    def _get_weights(self) -> Weights: ...
+    def _read_params(self) -> dict[str, Any]:
+        """Canonical name -> the parameter in native layout (anything np.asarray reads)."""
+
+    @abstractmethod
+    def _zero_momentum(self) -> None: ...
+
+    @abstractmethod
+    def _read_momentum(self) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def _load_momentum(self, native: dict[str, np.ndarray]) -> None: ...
 
     @abstractmethod
     def _to_device(self, images: np.ndarray, labels: np.ndarray | None) -> tuple[Any, Any]: ...
@@ -280,7 +339,8 @@ class AlexNet(ABC):
     def _predict(self, batch: DeviceBatch) -> Any: ...
 
     @abstractmethod
-    def _loss_and_grads(self, batch: DeviceBatch) -> tuple[Any, Weights]: ...
+    def _loss_and_grads(self, batch: DeviceBatch) -> tuple[Any, dict[str, Any]]:
+        """(loss, canonical name -> gradient in native layout) of the trainable tensors."""
 
     @abstractmethod
     def _train_step(self, batch: DeviceBatch) -> Any: ...
@@ -292,13 +352,10 @@ class AlexNet(ABC):
     def _distribute(self, engine, reduce: str) -> None: ...
 
     @abstractmethod
-    def _get_momentum(self) -> Weights: ...
-
-    @abstractmethod
-    def _set_momentum(self, momentum: Weights) -> None: ...
-
-    @abstractmethod
     def _get_rng_state(self) -> np.ndarray: ...
 
     @abstractmethod
     def _set_rng_state(self, state: np.ndarray) -> None: ...
+
+
+Model = AlexNet

@@ -1,72 +1,55 @@
-"""Configuration and architecture of the two AlexNet variants, framework-free.
+"""The configuration of a network to build, framework-free, and what follows from it.
 
-Every implementation builds its network from `layer_specs(config)`, so the
-three frameworks cannot disagree on a kernel size, a stride or a padding.
+A config names the network (`model`, a name of impls.networks' registry: "alexnet") and its
+`variant` ("torchvision" or "paper" for AlexNet), and fixes the number of classes, the
+input size and channels, the dropout rate, the compute precision and a `width` that
+scales every channel count and hidden width (tests use small widths; published figures
+width 1). Everything else -- layers, shapes, parameter names and counts, FLOPs, the
+minimum input size -- is derived from the model's definition (impls.networks), never retyped.
 
-References:
-- Krizhevsky, Sutskever, Hinton, "ImageNet Classification with Deep
-  Convolutional Neural Networks", NeurIPS 2012 (the "paper" variant).
-- torchvision.models.AlexNet (the "torchvision" variant, after Krizhevsky's
-  "One weird trick", 2014): 64-192-384-256-256 convs, no LRN, no groups,
-  adaptive average pooling to 6x6.
+`to_dict` / `from_dict` are the one way a config crosses a process boundary (workers,
+data-parallel ranks, records).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
 
+from impls import networks
 from impls.errors import ConfigError
+from impls.networks.ops import Flatten, Layer, plan
 
-VARIANTS = ("torchvision", "paper")
 DTYPES = ("float32", "float64")
-POOLED_SIZE = 6  # both variants pool the last feature map to 6x6 before the classifier
-
-# The paper's local response normalization: b = a / (k + alpha * sum_{5 channels} a^2) ** beta,
-# alpha NOT divided by n (torch divides it, so torch gets alpha * size).
-LRN_SIZE, LRN_ALPHA, LRN_BETA, LRN_K = 5, 1e-4, 0.75, 2.0
-
-
-@dataclass(frozen=True)
-class ConvSpec:
-    name: str  # canonical prefix, e.g. "features.0"
-    in_channels: int
-    out_channels: int
-    kernel: int
-    stride: int
-    padding: int  # symmetric, on every side (never TF's "SAME")
-    groups: int = 1
-    lrn: bool = False  # LRN after this conv's ReLU (paper variant, conv1 and conv2)
-    pool: bool = False  # 3x3 stride-2 max pool after the ReLU (and LRN)
-
-
-@dataclass(frozen=True)
-class DenseSpec:
-    name: str  # canonical prefix, e.g. "classifier.1"
-    in_features: int
-    out_features: int
-    relu: bool
-    dropout_before: bool
+VARIANTS = tuple(networks.get("alexnet").variants)  # AlexNet's; other models list their own
 
 
 @dataclass(frozen=True)
 class AlexNetConfig:
     """What network to build. Frozen: a config is a value, safe to share and hash.
 
-    image_size is (height, width); any size at or above `min_image_size(variant)`.
-    dtype is the compute precision of parameters and activations.
+    model names the network (impls.networks.names()); variant one of its variants.
+    image_size is (height, width); any size at or above `min_image_size(variant, model)`;
+    None means the variant's own size (224x224 for torchvision's AlexNet, 227x227 for the paper's).
+    dtype is the compute precision of parameters and activations. width scales every
+    channel count and hidden width (rounded, at least one channel, groups kept valid).
     """
 
-    variant: Literal["torchvision", "paper"] = "torchvision"
+    variant: str = "torchvision"
     num_classes: int = 1000
-    image_size: tuple[int, int] | None = None  # None: 224x224 (torchvision) or 227x227 (paper)
+    image_size: tuple[int, int] | None = None
     in_channels: int = 3
     dropout: float = 0.5
-    dtype: Literal["float32", "float64"] = "float32"
+    dtype: str = "float32"
+    model: str = "alexnet"
+    width: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.variant not in VARIANTS:
-            raise ConfigError(f"unknown AlexNet variant {self.variant!r}; choose one of {', '.join(VARIANTS)}")
+        definition = networks.get(self.model)  # ConfigError naming the choices
+        if self.variant not in definition.variants:
+            raise ConfigError(
+                f"unknown {self.model} variant {self.variant!r}; choose one of {', '.join(definition.variants)}"
+            )
         if self.dtype not in DTYPES:
             raise ConfigError(f"unknown dtype {self.dtype!r}; choose one of {', '.join(DTYPES)}")
         if self.in_channels not in (1, 3):
@@ -75,39 +58,71 @@ class AlexNetConfig:
             raise ConfigError(f"num_classes must be an integer >= 2, got {self.num_classes!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        if isinstance(self.width, bool) or not isinstance(self.width, (int, float)) or not 0 < self.width <= 4:
+            raise ConfigError(f"width must be a number in (0, 4] (1 is the published network), got {self.width!r}")
+        object.__setattr__(self, "width", float(self.width))
         size = self.image_size
         if size is None:
-            size = (227, 227) if self.variant == "paper" else (224, 224)
-        elif isinstance(size, int):
+            size = definition.default_sizes[self.variant]
+        if isinstance(size, int):
             size = (size, size)
         size = tuple(int(s) for s in size)
         if len(size) != 2:
             raise ConfigError(f"image_size must be (height, width), got {self.image_size!r}")
-        minimum = min_image_size(self.variant)
+        minimum = min_image_size(self.variant, self.model)
         if min(size) < minimum:
             raise ConfigError(
-                f"image_size {size[0]}x{size[1]} is too small for the {self.variant} AlexNet: "
+                f"image_size {size[0]}x{size[1]} is too small for the {self.variant} {self.model}: "
                 f"height and width must be at least {minimum} (resize or pad the images)"
             )
         object.__setattr__(self, "image_size", size)
+        layers(self)  # a width whose channels the groups cannot divide fails here, not in a framework
 
     @property
     def height(self) -> int:
         return self.image_size[0]
 
     @property
-    def width(self) -> int:
+    def image_width(self) -> int:
         return self.image_size[1]
 
     def replace(self, **changes) -> AlexNetConfig:
-        fields = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        if "variant" in changes and "image_size" not in changes and self._default_size():
-            fields["image_size"] = None
-        fields.update(changes)
-        return AlexNetConfig(**fields)
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        if ({"variant", "model"} & set(changes)) and "image_size" not in changes and self._default_size():
+            values["image_size"] = None  # the new variant's own size
+        values.update(changes)
+        return AlexNetConfig(**values)
 
     def _default_size(self) -> bool:
-        return self.image_size == ((227, 227) if self.variant == "paper" else (224, 224))
+        size = networks.get(self.model).default_sizes[self.variant]
+        return self.image_size == (size, size)
+
+    def to_dict(self) -> dict:
+        """Plain JSON types: what a worker, a rank or a record receives."""
+        out = asdict(self)
+        out["image_size"] = list(self.image_size)
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict) -> AlexNetConfig:
+        """The inverse of to_dict; dicts written before `model` and `width` existed mean AlexNet at width 1."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown config fields {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        values = dict(values)
+        if values.get("image_size") is not None:
+            values["image_size"] = tuple(values["image_size"])
+        return cls(**values)
+
+    @property
+    def label(self) -> str:
+        """e.g. "alexnet (torchvision) 224x224x3, width 0.25"."""
+        text = f"{self.model} ({self.variant}) {self.height}x{self.image_width}x{self.in_channels}"
+        return text + (f", width {self.width:g}" if self.width != 1.0 else "")
+
+
+ModelConfig = AlexNetConfig  # the name for any registered network
 
 
 @dataclass(frozen=True)
@@ -135,87 +150,29 @@ class SGDConfig:
             raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
 
 
-_CONV_TABLE = {
-    # (out_channels, kernel, stride, padding, groups, lrn, pool) per conv, in order
-    "torchvision": [
-        (64, 11, 4, 2, 1, False, True),
-        (192, 5, 1, 2, 1, False, True),
-        (384, 3, 1, 1, 1, False, False),
-        (256, 3, 1, 1, 1, False, False),
-        (256, 3, 1, 1, 1, False, True),
-    ],
-    "paper": [
-        (96, 11, 4, 0, 1, True, True),
-        (256, 5, 1, 2, 2, True, True),
-        (384, 3, 1, 1, 1, False, False),
-        (384, 3, 1, 1, 2, False, False),
-        (256, 3, 1, 1, 2, False, True),
-    ],
-}
+@lru_cache(maxsize=256)
+def layers(config: AlexNetConfig) -> tuple[Layer, ...]:
+    """The layers every framework builds for `config`, with their shapes (impls.networks.ops.plan)."""
+    return tuple(plan(networks.network(config), (config.in_channels, config.height, config.image_width)))
 
 
-def conv_specs(variant: str, in_channels: int = 3) -> list[ConvSpec]:
-    """The five convolutions with their canonical names.
-
-    Names follow the index of the layer in torchvision's `features` Sequential
-    (conv, ReLU, [LRN], [MaxPool] each take one index), so the torchvision variant's
-    names are exactly torchvision's: features.0, .3, .6, .8, .10. The paper variant,
-    which has LRN layers, is named by the same rule: features.0, .4, .8, .10, .12.
-    """
-    if variant not in _CONV_TABLE:
-        raise ConfigError(f"unknown AlexNet variant {variant!r}; choose one of {', '.join(VARIANTS)}")
-    specs, index, channels = [], 0, in_channels
-    for out, kernel, stride, padding, groups, lrn, pool in _CONV_TABLE[variant]:
-        specs.append(ConvSpec(f"features.{index}", channels, out, kernel, stride, padding, groups, lrn, pool))
-        index += 2 + int(lrn) + int(pool)  # conv, relu, [lrn], [pool]
-        channels = out
-    return specs
+def parameter_shapes(config: AlexNetConfig) -> dict[str, tuple[int, ...]]:
+    """Canonical name -> shape, in torchvision's state_dict order."""
+    return {name: shape for layer in layers(config) for name, shape in layer.params.items()}
 
 
-def dense_specs(num_classes: int) -> list[DenseSpec]:
-    """torchvision's classifier: Dropout, Linear(9216, 4096), ReLU, Dropout, Linear, ReLU, Linear."""
-    flat = 256 * POOLED_SIZE * POOLED_SIZE
-    return [
-        DenseSpec("classifier.1", flat, 4096, relu=True, dropout_before=True),
-        DenseSpec("classifier.4", 4096, 4096, relu=True, dropout_before=True),
-        DenseSpec("classifier.6", 4096, num_classes, relu=False, dropout_before=False),
-    ]
-
-
-def layer_specs(config: AlexNetConfig) -> tuple[list[ConvSpec], list[DenseSpec]]:
-    return conv_specs(config.variant, config.in_channels), dense_specs(config.num_classes)
-
-
-def _out(size: int, kernel: int, stride: int, padding: int) -> int:
-    return (size + 2 * padding - kernel) // stride + 1
-
-
-def feature_map_sizes(variant: str, size: int) -> list[int]:
-    """Spatial size after each conv (and its pool) along one axis; < 1 means impossible."""
-    sizes = []
-    for spec in conv_specs(variant):
-        size = _out(size, spec.kernel, spec.stride, spec.padding)
-        if spec.pool:
-            size = _out(size, 3, 2, 0) if size >= 3 else 0
-        sizes.append(size)
-        if size < 1:
-            break
-    return sizes
-
-
-def min_image_size(variant: str) -> int:
-    """Smallest height/width the variant can take (every 3x3 max pool needs >= 3 pixels)."""
-    size = 1
-    while True:
-        sizes = feature_map_sizes(variant, size)
-        if len(sizes) == 5 and sizes[-1] >= 1:
-            return size
-        size += 1
+def min_image_size(variant: str = "torchvision", model: str = "alexnet") -> int:
+    """Smallest height/width the network takes (63 for torchvision's AlexNet, 67 for the paper's)."""
+    return networks.min_image_size(model, variant)
 
 
 def final_feature_size(config: AlexNetConfig) -> tuple[int, int]:
-    """(h, w) of the last feature map, before adaptive pooling to 6x6."""
-    return feature_map_sizes(config.variant, config.height)[-1], feature_map_sizes(config.variant, config.width)[-1]
+    """(h, w) of the last feature map entering the classifier, before adaptive pooling."""
+    shape = (config.in_channels, config.height, config.image_width)
+    for layer in plan(networks.network(config), shape):
+        if isinstance(layer.op, Flatten) or type(layer.op).__name__ == "AdaptiveAvgPool":
+            return tuple(layer.in_shape[1:])
+    return tuple(shape[1:])
 
 
 def forward_flops(config: AlexNetConfig) -> int:
@@ -224,40 +181,39 @@ def forward_flops(config: AlexNetConfig) -> int:
     Counts convolutions and dense layers (the ~99.9%); ReLU, pooling, LRN are left out.
     A training step is about 3x this (forward, grad wrt activations, grad wrt weights).
     """
-    convs, denses = layer_specs(config)
-    h, w, flops = config.height, config.width, 0
-    for spec in convs:
-        h, w = _out(h, spec.kernel, spec.stride, spec.padding), _out(w, spec.kernel, spec.stride, spec.padding)
-        flops += 2 * h * w * spec.out_channels * (spec.in_channels // spec.groups) * spec.kernel**2
-        if spec.pool:
-            h, w = _out(h, 3, 2, 0), _out(w, 3, 2, 0)
-    for spec in denses:
-        flops += 2 * spec.in_features * spec.out_features
-    return flops
+    return sum(layer.op.flops(layer.in_shape, layer.out_shape) for layer in layers(config))
 
 
 TINY_CONFIG_FIELDS = dict(num_classes=10, image_size=(67, 67), dropout=0.0)
-"""A small config for tests: the smallest size both variants take, 10 classes."""
+"""A small config for tests: the smallest size both AlexNet variants take, 10 classes."""
+SMALL_WIDTH = 0.125
+"""The width of tests whose proof does not depend on size (AlexNet: 8-24-48-32-32 convs, 512 hidden)."""
 
 
 def tiny_config(variant: str = "torchvision", **changes) -> AlexNetConfig:
-    fields = dict(TINY_CONFIG_FIELDS, variant=variant)
-    fields.update(changes)
-    return AlexNetConfig(**fields)
+    """67x67, 10 classes, dropout 0, width 1 (the full channel counts)."""
+    values = dict(TINY_CONFIG_FIELDS, variant=variant)
+    values.update(changes)
+    return AlexNetConfig(**values)
+
+
+def small_config(variant: str = "torchvision", **changes) -> AlexNetConfig:
+    """tiny_config at SMALL_WIDTH: ~60x fewer parameters, for every numeric test that proves
+    a function (layouts, padding, the update rule), not a size."""
+    return tiny_config(variant, **{"width": SMALL_WIDTH, **changes})
 
 
 __all__ = [
     "AlexNetConfig",
+    "ModelConfig",
     "SGDConfig",
-    "ConvSpec",
-    "DenseSpec",
     "VARIANTS",
     "DTYPES",
-    "layer_specs",
-    "conv_specs",
-    "dense_specs",
+    "layers",
+    "parameter_shapes",
     "min_image_size",
     "final_feature_size",
     "forward_flops",
     "tiny_config",
+    "small_config",
 ]

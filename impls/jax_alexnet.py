@@ -1,20 +1,19 @@
-"""AlexNet in plain JAX (jax.lax / jax.numpy, no Flax): the third of three mirror-like
+"""The networks in plain JAX (jax.lax / jax.numpy, no Flax): the third of three mirror-like
 implementations (torch_alexnet.py, keras_alexnet.py, jax_alexnet.py share one skeleton).
 
-References: Krizhevsky et al. 2012 ("paper" variant); torchvision.models.AlexNet
-("torchvision" variant). Layers come from impls.config.layer_specs; the parameters are a
-flat dict keyed by the canonical names holding JAX layouts (impls.layout.NHWCLayout: HWIO
-convs, FC1's columns in (H, W, C) order, dense kernels kept (out, in)).
-
-Layer order (both variants): [conv -> ReLU -> (LRN) -> (maxpool 3/2)] x 5
--> adaptive avg pool 6x6 -> flatten (H,W,C) -> [dropout -> fc -> ReLU] x 2 -> fc.
+Every operation of impls.networks (impls.networks.ops) is lowered once, by `lower`, into a
+function of (params, x, key); `build_network` composes them in the definition's order.
+The parameters are a flat dict keyed by the canonical names holding JAX layouts
+(impls.layout.NHWCLayout: HWIO convs, the columns of a dense kernel after a flatten in
+(H, W, C) order, dense kernels kept (out, in)).
 
 Pitfalls (docs/DESIGN.md has the measurements behind them):
 - explicit symmetric padding, never "SAME"; LRN written out with `lax.reduce_window`
-  (alpha not divided by n); adaptive pooling as two averaging matrices, skipped at 6x6;
+  (alpha not divided by n); adaptive pooling as two averaging matrices;
 - ReLU is `jax.nn.relu` (derivative 0 at 0, as torch; `jnp.maximum`'s is 0.5);
-- float64 needs `jax_enable_x64`, a PROCESS-GLOBAL switch set when a float64 model is
-  created; every array here has an explicit dtype, so float32 models are unaffected;
+- float64 needs x64: every call of a model runs inside `jax.enable_x64(...)` for its own
+  dtype (a scoped switch), so float32 and float64 models coexist in one process and the
+  process-wide flag is never touched;
 - on GPUs JAX uses TF32 for float32 by default: the harness sets the matmul precision;
 - dropout masks come from `fold_in(key(seed), step)`, a counter of train-mode passes:
   reproducible run after run, but they cannot match torch's masks.
@@ -35,21 +34,11 @@ import numpy as np
 from jax import lax
 
 from impls.base import AlexNet, DeviceBatch
-from impls.config import (
-    LRN_ALPHA,
-    LRN_BETA,
-    LRN_K,
-    LRN_SIZE,
-    POOLED_SIZE,
-    AlexNetConfig,
-    ConvSpec,
-    SGDConfig,
-    final_feature_size,
-    layer_specs,
-)
-from impls.errors import DeviceUnavailableError
+from impls.config import AlexNetConfig, SGDConfig, layers
+from impls.errors import ConfigError, DeviceUnavailableError
 from impls.layout import NHWCLayout, adaptive_pool_matrix
-from impls.weights import Weights, weight_shapes
+from impls.networks import ops as defs
+from impls.networks.ops import Layer
 
 _DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 
@@ -57,53 +46,83 @@ Params = dict[str, jax.Array]
 
 
 # -------------------------------------------------------------------------- network
-def _conv(x: jax.Array, params: Params, spec: ConvSpec) -> jax.Array:
+def _conv(x: jax.Array, params: Params, op: defs.Conv) -> jax.Array:
     y = lax.conv_general_dilated(
         x,
-        params[f"{spec.name}.weight"],
-        window_strides=(spec.stride, spec.stride),
-        padding=[(spec.padding, spec.padding), (spec.padding, spec.padding)],
+        params[f"{op.name}.weight"],
+        window_strides=(op.stride, op.stride),
+        padding=[(op.padding, op.padding), (op.padding, op.padding)],
         dimension_numbers=("NHWC", "HWIO", "NHWC"),
-        feature_group_count=spec.groups,
+        feature_group_count=op.groups,
     )
-    return y + params[f"{spec.name}.bias"]
+    return y + params[f"{op.name}.bias"] if op.bias else y
 
 
-def _lrn(x: jax.Array) -> jax.Array:
+def _lrn(x: jax.Array, op: defs.LRN) -> jax.Array:
     """The paper's LRN over the channel axis of an NHWC map (alpha not divided by n)."""
-    half = LRN_SIZE // 2
+    half = op.size // 2
     window_sum = lax.reduce_window(
         x * x,
         np.array(0, dtype=x.dtype),  # a concrete init value: lax picks the differentiable sum
         lax.add,
-        window_dimensions=(1, 1, 1, LRN_SIZE),
+        window_dimensions=(1, 1, 1, op.size),
         window_strides=(1, 1, 1, 1),
-        padding=((0, 0), (0, 0), (0, 0), (half, LRN_SIZE - 1 - half)),
+        padding=((0, 0), (0, 0), (0, 0), (half, op.size - 1 - half)),
     )
-    return x / (LRN_K + LRN_ALPHA * window_sum) ** LRN_BETA
+    return x / (op.k + op.alpha * window_sum) ** op.beta
 
 
-def _max_pool(x: jax.Array) -> jax.Array:
-    """3x3, stride 2, no padding (torch MaxPool2d(3, 2))."""
+def _max_pool(x: jax.Array, op: defs.MaxPool) -> jax.Array:
+    """torch's MaxPool2d(kernel, stride, padding): padding counts as -inf."""
+    pad = (op.padding, op.padding)
     return lax.reduce_window(
         x,
         np.array(-np.inf, dtype=x.dtype),  # concrete: lax picks the differentiable max
         lax.max,
-        window_dimensions=(1, 3, 3, 1),
-        window_strides=(1, 2, 2, 1),
-        padding="VALID",
+        window_dimensions=(1, op.kernel, op.kernel, 1),
+        window_strides=(1, op.stride, op.stride, 1),
+        padding=((0, 0), pad, pad, (0, 0)),
     )
 
 
-def _dense(x: jax.Array, weight: jax.Array) -> jax.Array:
+def _dense(x: jax.Array, params: Params, op: defs.Dense) -> jax.Array:
     """x (N, in) @ weight (out, in)^T, contracting axis 1 with axis 1."""
-    return lax.dot_general(x, weight, (((1,), (1,)), ((), ())))
+    y = lax.dot_general(x, params[f"{op.name}.weight"], (((1,), (1,)), ((), ())))
+    return y + params[f"{op.name}.bias"] if op.bias else y
 
 
 def _dropout(x: jax.Array, rate: float, key: jax.Array) -> jax.Array:
     """Inverted dropout, as torch's: keep with probability 1 - rate, scale by 1/(1 - rate)."""
     keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
     return jnp.where(keep, x / (1.0 - rate), jnp.zeros((), dtype=x.dtype))
+
+
+Step = Callable[[Params, jax.Array, Any], jax.Array]  # (params, x, dropout key or None) -> x
+
+
+def lower(layer: Layer, config: AlexNetConfig, dtype: Any) -> Step:
+    """One operation of impls.networks.ops as a function of (params, x NHWC, key)."""
+    op = layer.op
+    if isinstance(op, defs.Conv):
+        return lambda params, x, key: _conv(x, params, op)
+    if isinstance(op, defs.ReLU):
+        return lambda params, x, key: jax.nn.relu(x)
+    if isinstance(op, defs.LRN):
+        return lambda params, x, key: _lrn(x, op)
+    if isinstance(op, defs.MaxPool):
+        return lambda params, x, key: _max_pool(x, op)
+    if isinstance(op, defs.AdaptiveAvgPool):
+        rows = adaptive_pool_matrix(layer.in_shape[1], op.size).astype(dtype)  # (n, H)
+        cols = adaptive_pool_matrix(layer.in_shape[2], op.size).astype(dtype)  # (n, W)
+        return lambda params, x, key: jnp.einsum("oh,nhwc,pw->nopc", rows, x, cols)
+    if isinstance(op, defs.Flatten):  # (H, W, C) flatten: the next kernel's columns are permuted to match
+        return lambda params, x, key: x.reshape(x.shape[0], -1)
+    if isinstance(op, defs.Dropout):
+        rate = config.dropout
+        return lambda params, x, key: x if key is None or rate == 0.0 else _dropout(x, rate, key)
+    if isinstance(op, defs.Dense):
+        return lambda params, x, key: _dense(x, params, op)
+    raise ConfigError(f"the jax implementation cannot lower {type(op).__name__} ({op.name})")
 
 
 def build_network(config: AlexNetConfig, compute_dtype: Any = None) -> Callable[..., jax.Array]:
@@ -113,40 +132,19 @@ def build_network(config: AlexNetConfig, compute_dtype: Any = None) -> Callable[
     compute_dtype (e.g. jnp.bfloat16): cast parameters and images to it on entry and
     return logits in the config's dtype; None computes in the config's dtype.
     """
-    convs, denses = layer_specs(config)
+    plan = layers(config)
     dtype = compute_dtype or _DTYPES[config.dtype]
-    rate = config.dropout
-    final_h, final_w = final_feature_size(config)
-    if (final_h, final_w) == (POOLED_SIZE, POOLED_SIZE):
-        pool_h = pool_w = None  # adaptive pooling is the identity: skip it (as torch does)
-    else:
-        pool_h = adaptive_pool_matrix(final_h, POOLED_SIZE, dtype=np.float64).astype(dtype)
-        pool_w = adaptive_pool_matrix(final_w, POOLED_SIZE, dtype=np.float64).astype(dtype)
-    dropout_layers = sum(spec.dropout_before for spec in denses)
+    steps = [lower(layer, config, dtype) for layer in plan]
+    dropouts = [i for i, layer in enumerate(plan) if isinstance(layer.op, defs.Dropout)]
 
     def forward(params: Params, x: jax.Array, dropout_key: jax.Array | None) -> jax.Array:
         if compute_dtype is not None:
             params = jax.tree_util.tree_map(lambda p: p.astype(compute_dtype), params)
             x = x.astype(compute_dtype)
-        for spec in convs:
-            x = jax.nn.relu(_conv(x, params, spec))
-            if spec.lrn:
-                x = _lrn(x)
-            if spec.pool:
-                x = _max_pool(x)
-        if pool_h is not None:
-            x = jnp.einsum("oh,nhwc,pw->nopc", pool_h, x, pool_w)  # (N, 6, 6, 256)
-        x = x.reshape(x.shape[0], -1)  # (H, W, C) flatten: FC1's kernel rows are permuted to match
-        train = dropout_key is not None and rate > 0.0
-        keys = jax.random.split(dropout_key, dropout_layers) if train else None
-        dropped = 0
-        for spec in denses:
-            if spec.dropout_before and train:
-                x = _dropout(x, rate, keys[dropped])
-                dropped += 1
-            x = _dense(x, params[f"{spec.name}.weight"]) + params[f"{spec.name}.bias"]
-            if spec.relu:
-                x = jax.nn.relu(x)
+        train = dropout_key is not None and config.dropout > 0.0 and dropouts
+        keys = dict(zip(dropouts, jax.random.split(dropout_key, len(dropouts)))) if train else {}
+        for index, step in enumerate(steps):
+            x = step(params, x, keys.get(index))
         return x if compute_dtype is None else x.astype(_DTYPES[config.dtype])
 
     return forward
@@ -191,13 +189,9 @@ class JaxAlexNet(AlexNet):
     framework = "jax"
 
     def _build(self) -> None:
-        if self.config.dtype == "float64":
-            # Process-global switch (see the module docstring); float32 models are
-            # unaffected because every array they make has an explicit dtype.
-            jax.config.update("jax_enable_x64", True)
         self._device = self._find_device()
         self._dtype = _DTYPES[self.config.dtype]
-        self._layout = NHWCLayout(self.config, dense_in_out=False)
+        self._layout = NHWCLayout(dense_in_out=False)
         self._step = 0  # train-mode passes so far: folds into the dropout key
         self._dropout_seed = int(self.seed) % 2**32
         self._mesh = None  # data-parallel: the mesh the batch is sharded over (distribute)
@@ -229,6 +223,10 @@ class JaxAlexNet(AlexNet):
         self._loss_and_grads_fn = jax.jit(jax.value_and_grad(loss_fn))
         self._train_step_fn = jax.jit(train_step, donate_argnums=(0, 1))
 
+    def _scope(self):
+        """x64 on for a float64 model and off for a float32 one, for this call only."""
+        return jax.enable_x64(self.config.dtype == "float64")
+
     # ------------------------------------------------------------ placement
     def _put(self, array: np.ndarray) -> jax.Array:
         """Parameters, momentum, normalization: on the device, or replicated over the mesh."""
@@ -254,13 +252,13 @@ class JaxAlexNet(AlexNet):
         from jax.sharding import NamedSharding
         from jax.sharding import PartitionSpec as P
 
-        weights, momentum = self.get_weights(), self._get_momentum()
+        weights, state = self.get_weights(), self.get_state()
         self._mesh = mesh
         self._replicated, self._sharded = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
         if reduce == "sum":  # the sum over ranks of each rank's mean gradient: world x the mean
             self._compile(loss_scale=float(mesh.devices.size))
-        self._set_weights(weights)
-        self._set_momentum(momentum)
+        self.set_weights(weights)
+        self.set_state(state)
         if self.input_norm is not None:
             self.set_input_norm(self.input_norm)
 
@@ -279,19 +277,20 @@ class JaxAlexNet(AlexNet):
         return jax.local_devices(backend="cpu")[0]
 
     # --------------------------------------------------------------- weights
-    def _set_weights(self, weights: Weights) -> None:
-        self._params, self._momentum = {}, {}
-        for name in weight_shapes(self.config):  # canonical (state_dict) order, whatever the caller's
-            value = self._layout.to_native(name, weights[name]).astype(self._dtype, copy=False)
-            self._params[name] = self._put(value)
-            self._momentum[name] = self._put(np.zeros(value.shape, dtype=self._dtype))
+    def _load_params(self, native: dict[str, np.ndarray]) -> None:
+        self._params = {name: self._put(native[name]) for name in self.params.trainable}
 
-    def _get_weights(self) -> Weights:
-        return self._canonical(self._params)
+    def _read_params(self) -> dict:
+        return {name: self._host(self._params[name]) for name in self.params.trainable}
 
-    def _canonical(self, tree: Params) -> Weights:
-        # JAX pytrees sort dict keys: rebuild the state_dict order
-        return {name: self._layout.to_canonical(name, self._host(tree[name])) for name in weight_shapes(self.config)}
+    def _zero_momentum(self) -> None:
+        self._momentum = {n: self._put(np.zeros(p.shape, dtype=self._dtype)) for n, p in self._params.items()}
+
+    def _read_momentum(self) -> dict:
+        return {name: self._host(self._momentum[name]) for name in self.params.trainable}
+
+    def _load_momentum(self, native: dict[str, np.ndarray]) -> None:
+        self._momentum = {name: self._put(native[name]) for name in self.params.trainable}
 
     # ------------------------------------------------------------------ data
     def _to_device(self, images: np.ndarray, labels: np.ndarray | None):
@@ -323,7 +322,7 @@ class JaxAlexNet(AlexNet):
         loss, grads = self._loss_and_grads_fn(
             self._params, batch.images, batch.labels, self._next_step(), self._norm_for(batch)
         )
-        return float(self._host(loss)), self._canonical(grads)
+        return float(self._host(loss)), {name: self._host(grads[name]) for name in self.params.trainable}
 
     def _train_step(self, batch: DeviceBatch):
         self._params, self._momentum, loss = self._train_step_fn(
@@ -333,14 +332,6 @@ class JaxAlexNet(AlexNet):
 
     def _set_input_norm(self, scale: np.ndarray, shift: np.ndarray) -> None:
         self._norm = (self._put(scale), self._put(shift))
-
-    def _get_momentum(self) -> Weights:
-        return self._canonical(self._momentum)
-
-    def _set_momentum(self, momentum: Weights) -> None:
-        for name in weight_shapes(self.config):
-            value = self._layout.to_native(name, momentum[name]).astype(self._dtype, copy=False)
-            self._momentum[name] = self._put(value)
 
     def _get_rng_state(self) -> np.ndarray:
         """The dropout seed and the count of train-mode passes: together every dropout key."""

@@ -1,20 +1,17 @@
-"""AlexNet in Keras 3 on the TensorFlow backend: the second of three mirror-like
+"""The networks in Keras 3 on the TensorFlow backend: the second of three mirror-like
 implementations (torch_alexnet.py, keras_alexnet.py, jax_alexnet.py share one skeleton).
 
-References: Krizhevsky et al. 2012 ("paper" variant); torchvision.models.AlexNet
-("torchvision" variant). Layers come from impls.config.layer_specs, named with
-torchvision's `features.N` / `classifier.N` indices. Keras is NHWC: weights and gradients
-are converted to and from the canonical format at the boundary (impls.layout.NHWCLayout:
-HWIO convs, (in, out) dense kernels, FC1's columns in (H, W, C) order), never inside.
-
-Layer order (both variants): [(zero pad) -> conv -> ReLU -> (LRN) -> (maxpool 3/2)] x 5
--> adaptive avg pool 6x6 -> flatten (H,W,C) -> [dropout -> fc -> ReLU] x 2 -> fc.
+Every operation of impls.networks (impls.networks.ops) is lowered once, by `lower`, into Keras
+layers named with its torchvision name; `build_network` chains them in the definition's
+order into a functional model. Keras is NHWC: weights and gradients are converted to and
+from the canonical format at the boundary (impls.layout.NHWCLayout: HWIO convs, (in, out)
+dense kernels, the columns of a dense kernel after a flatten in (H, W, C) order), never inside.
 
 Pitfalls (docs/DESIGN.md has the measurements behind them):
 - symmetric padding: "same" only where it is symmetric (stride 1, odd kernel), else an
   explicit ZeroPadding2D and a "valid" conv (TF's "SAME" at stride > 1 pads bottom/right);
 - LRN written out (TF's kernel has no float64, Keras 3 has no LRN layer);
-- adaptive average pooling as two averaging matrices, skipped when the map is 6x6;
+- adaptive average pooling as two averaging matrices (left out where it is the identity);
 - the update rule written out with momentum variables: Keras's SGD `weight_decay` is
   decoupled and is not the paper's rule;
 - every entry point is one tf.function, traced once (batch dimension open): eager
@@ -39,19 +36,12 @@ import tensorflow as tf  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
 from impls.base import AlexNet, DeviceBatch  # noqa: E402
-from impls.config import (  # noqa: E402
-    LRN_ALPHA,
-    LRN_BETA,
-    LRN_K,
-    LRN_SIZE,
-    POOLED_SIZE,
-    AlexNetConfig,
-    final_feature_size,
-    layer_specs,
-)
+from impls.config import AlexNetConfig  # noqa: E402
+from impls.config import layers as layers_of  # noqa: E402
 from impls.errors import ConfigError, DeviceUnavailableError, FrameworkUnavailableError  # noqa: E402
 from impls.layout import NHWCLayout, adaptive_pool_matrix  # noqa: E402
-from impls.weights import Weights, weight_shapes  # noqa: E402
+from impls.networks import ops as defs  # noqa: E402
+from impls.networks.ops import Layer  # noqa: E402
 
 if keras.backend.backend() != "tensorflow":
     raise FrameworkUnavailableError(
@@ -68,9 +58,7 @@ class LocalResponseNorm(layers.Layer):
     alpha is NOT divided by size (torch's LocalResponseNorm(size, alpha * size, beta, k)).
     """
 
-    def __init__(
-        self, size: int = LRN_SIZE, alpha: float = LRN_ALPHA, beta: float = LRN_BETA, k: float = LRN_K, **kwargs
-    ):
+    def __init__(self, size: int, alpha: float, beta: float, k: float, **kwargs):
         super().__init__(**kwargs)
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
@@ -90,11 +78,11 @@ class LocalResponseNorm(layers.Layer):
 class AdaptiveAvgPool(layers.Layer):
     """torch's AdaptiveAvgPool2d for a static (in_h, in_w) NHWC map: P_h @ x @ P_w^T."""
 
-    def __init__(self, in_size: tuple[int, int], out_size: int = POOLED_SIZE, **kwargs):
+    def __init__(self, in_size: tuple[int, int], out_size: int, **kwargs):
         super().__init__(**kwargs)
         self.in_size, self.out_size = tuple(in_size), out_size
-        self._rows = adaptive_pool_matrix(self.in_size[0], out_size)  # (6, H) float64
-        self._cols = adaptive_pool_matrix(self.in_size[1], out_size)  # (6, W)
+        self._rows = adaptive_pool_matrix(self.in_size[0], out_size)  # (n, H) float64
+        self._cols = adaptive_pool_matrix(self.in_size[1], out_size)  # (n, W)
 
     def call(self, x):
         rows = ops.convert_to_tensor(self._rows, dtype=x.dtype)
@@ -106,57 +94,58 @@ class AdaptiveAvgPool(layers.Layer):
         return {**super().get_config(), "in_size": self.in_size, "out_size": self.out_size}
 
 
-def build_network(config: AlexNetConfig, dtype: str, dropout_seeds: list[int]) -> keras.Model:
-    """The functional Keras model, NHWC in, logits out, named with torchvision's indices.
+def lower(layer: Layer, config: AlexNetConfig, dtype: str, seeds) -> list[layers.Layer]:
+    """One operation of impls.networks.ops as Keras layers (NHWC), named with its torchvision
+    name; `seeds` yields one seed per Dropout."""
+    op, name = layer.op, layer.op.name
+    if isinstance(op, defs.Conv):
+        # Stride 1, odd kernel, padding (k-1)/2: TF's "same" pads exactly that on every side, in
+        # the conv itself; anything else gets an explicit symmetric ZeroPadding2D (TF's "same"
+        # at stride > 1 pads bottom/right only). An explicit pad before every conv cost ~5%
+        # of a training step through XLA (a copy of each map, and its slice in the backward).
+        same = op.stride == 1 and op.kernel % 2 == 1 and op.padding == (op.kernel - 1) // 2
+        pad = [layers.ZeroPadding2D(op.padding, name=f"{name}.pad", dtype=dtype)] if op.padding and not same else []
+        # kernel_initializer "zeros": overwritten by set_weights, so skip the random init
+        conv = layers.Conv2D(op.out_channels, op.kernel, strides=op.stride, padding="same" if same else "valid",
+                             groups=op.groups, use_bias=op.bias, name=name, dtype=dtype,
+                             kernel_initializer="zeros")  # fmt: skip
+        return [*pad, conv]
+    if isinstance(op, defs.ReLU):
+        return [layers.ReLU(name=name, dtype=dtype)]
+    if isinstance(op, defs.LRN):
+        return [LocalResponseNorm(op.size, op.alpha, op.beta, op.k, name=name, dtype=dtype)]
+    if isinstance(op, defs.MaxPool):
+        if op.padding:  # torch pads with -inf; a zero pad equals it only after a ReLU: not lowered yet
+            raise ConfigError(f"{name}: a padded max pool is not lowered in Keras yet")
+        return [layers.MaxPooling2D(pool_size=op.kernel, strides=op.stride, padding="valid", name=name, dtype=dtype)]
+    if isinstance(op, defs.AdaptiveAvgPool):
+        return [AdaptiveAvgPool(layer.in_shape[1:], op.size, name=name, dtype=dtype)]
+    if isinstance(op, defs.Flatten):
+        return [layers.Flatten(name=name, dtype=dtype)]  # (H, W, C) order: the next kernel's columns are permuted
+    if isinstance(op, defs.Dropout):
+        return [layers.Dropout(config.dropout, seed=next(seeds), name=name, dtype=dtype)]
+    if isinstance(op, defs.Dense):
+        return [layers.Dense(op.out_features, use_bias=op.bias, kernel_initializer="zeros", name=name, dtype=dtype)]
+    raise ConfigError(f"the keras implementation cannot lower {type(op).__name__} ({name})")
+
+
+def build_network(config: AlexNetConfig, dtype: str, seed: int) -> keras.Model:
+    """The functional Keras model, NHWC in, logits out, layers named as torchvision's modules.
 
     `dtype` is the Keras dtype policy of every layer ("float32", "float64", or the mixed
     "mixed_bfloat16": float32 variables, bfloat16 compute and bfloat16 logits).
     """
-    convs, denses = layer_specs(config)
+    plan = layers_of(config)
+    dropouts = sum(isinstance(layer.op, defs.Dropout) for layer in plan)
+    seeds = iter(int(s) for s in np.random.SeedSequence(seed).generate_state(max(dropouts, 1)))
     input_dtype = keras.DTypePolicy(dtype).variable_dtype  # images arrive in the variables' dtype
-    inputs = keras.Input(shape=(config.height, config.width, config.in_channels), dtype=input_dtype, name="images")
+    inputs = keras.Input(shape=(config.height, config.image_width, config.in_channels), dtype=input_dtype,
+                         name="images")  # fmt: skip
     x = inputs
-    for spec in convs:
-        index = int(spec.name.split(".")[1])
-        # Stride 1, odd kernel, padding (k-1)/2: TF's "same" pads exactly that on every side, in
-        # the conv itself; anything else gets an explicit symmetric ZeroPadding2D (TF's "same"
-        # at stride 4 would pad bottom/right only). An explicit pad before every conv cost ~5%
-        # of a training step through XLA (a copy of each map, and its slice in the backward).
-        same = spec.stride == 1 and spec.kernel % 2 == 1 and spec.padding == (spec.kernel - 1) // 2
-        if spec.padding and not same:
-            x = layers.ZeroPadding2D(spec.padding, name=f"{spec.name}.pad", dtype=dtype)(x)
-        x = layers.Conv2D(
-            spec.out_channels,
-            spec.kernel,
-            strides=spec.stride,
-            padding="same" if same else "valid",
-            groups=spec.groups,
-            kernel_initializer="zeros",  # overwritten by set_weights: skip the random init
-            name=spec.name,
-            dtype=dtype,
-        )(x)
-        x = layers.ReLU(name=f"features.{index + 1}", dtype=dtype)(x)
-        index += 2
-        if spec.lrn:
-            x = LocalResponseNorm(name=f"features.{index}", dtype=dtype)(x)
-            index += 1
-        if spec.pool:
-            x = layers.MaxPooling2D(pool_size=3, strides=2, padding="valid", name=f"features.{index}", dtype=dtype)(x)
-    feature_size = final_feature_size(config)
-    if feature_size != (POOLED_SIZE, POOLED_SIZE):  # identity at 6x6: left out
-        x = AdaptiveAvgPool(feature_size, name="avgpool", dtype=dtype)(x)
-    x = layers.Flatten(name="flatten", dtype=dtype)(x)  # (N, 6*6*256) in (H, W, C) order
-    index, seeds = 0, iter(dropout_seeds)
-    for spec in denses:
-        if spec.dropout_before:
-            x = layers.Dropout(config.dropout, seed=next(seeds), name=f"classifier.{index}", dtype=dtype)(x)
-            index += 1
-        x = layers.Dense(spec.out_features, kernel_initializer="zeros", name=spec.name, dtype=dtype)(x)
-        index += 1
-        if spec.relu:
-            x = layers.ReLU(name=f"classifier.{index}", dtype=dtype)(x)
-            index += 1
-    return keras.Model(inputs, x, name=f"alexnet_{config.variant}")
+    for layer in plan:
+        for keras_layer in lower(layer, config, dtype, seeds):
+            x = keras_layer(x)
+    return keras.Model(inputs, x, name=f"{config.model}_{config.variant}")
 
 
 # ---------------------------------------------------------------------------- model
@@ -167,21 +156,21 @@ class KerasAlexNet(AlexNet):
         self._tf_device = self._find_device()
         config = self.config
         self._dtype = tf.as_dtype(config.dtype)
-        self._layout = NHWCLayout(config, dense_in_out=True)
+        self._layout = NHWCLayout(dense_in_out=True)
         self._xla = self.mode.name != "graph"
-        if not self._xla and any(c.groups > 1 for c in layer_specs(config)[0]) and self.device == "cpu":
+        grouped = any(getattr(layer.op, "groups", 1) > 1 for layer in layers_of(config))
+        if not self._xla and grouped and self.device == "cpu":
             raise ConfigError(
                 "keras mode 'graph' cannot run the paper variant on CPU: TensorFlow runs grouped convolutions "
                 "there only through XLA; use mode 'xla' (the default)"
             )
         policy = "mixed_bfloat16" if self.mode.reduced_precision else config.dtype
-        dropout_seeds = [int(s) for s in np.random.SeedSequence(self.seed).generate_state(2)]
         self._strategy = getattr(self, "_strategy", None)  # data parallel: a tf.distribute strategy (distribute)
         # under a strategy, the strategy places the variables; else the device does
         with tf.device(self._tf_device) if self._strategy is None else contextlib.nullcontext():
-            self.net = build_network(config, policy, dropout_seeds)
+            self.net = build_network(config, policy, self.seed)
             # Parameters in canonical (state_dict) order: "features.0.weight" is layer features.0's kernel.
-            self._names = list(weight_shapes(config))
+            self._names = self.params.trainable
             self._params = [self._variable(name) for name in self._names]
             self._momentum = [tf.Variable(tf.zeros(p.shape, p.dtype), trainable=False) for p in self._params]
         self._functions: dict[str, dict] = {}
@@ -214,7 +203,7 @@ class KerasAlexNet(AlexNet):
         config, device = self.config, self._tf_device
         channels = self.input_norm.channels if kind == "uint8" else config.in_channels
         dtype = tf.uint8 if kind == "uint8" else self._dtype
-        images = tf.TensorSpec((None, config.height, config.width, channels), dtype)
+        images = tf.TensorSpec((None, config.height, config.image_width, channels), dtype)
         labels = tf.TensorSpec((None,), tf.int64)
         net, params = self.net, self._params
 
@@ -315,27 +304,23 @@ class KerasAlexNet(AlexNet):
                 self._shift.assign(shift)
 
     # --------------------------------------------------------------- weights
-    def _set_weights(self, weights: Weights) -> None:
+    def _load_params(self, native: dict[str, np.ndarray]) -> None:
         for name, variable in zip(self._names, self._params, strict=True):
-            variable.assign(self._layout.to_native(name, weights[name]))
+            variable.assign(native[name])
+
+    def _read_params(self) -> dict:
+        return {name: variable.numpy() for name, variable in zip(self._names, self._params, strict=True)}
+
+    def _zero_momentum(self) -> None:
         for buffer in self._momentum:
             buffer.assign(tf.zeros_like(buffer))
 
-    def _get_weights(self) -> Weights:
-        return {
-            name: self._layout.to_canonical(name, np.asarray(variable.numpy()))
-            for name, variable in zip(self._names, self._params, strict=True)
-        }
+    def _read_momentum(self) -> dict:
+        return {name: buffer.numpy() for name, buffer in zip(self._names, self._momentum, strict=True)}
 
-    def _get_momentum(self) -> Weights:
-        return {
-            name: self._layout.to_canonical(name, np.asarray(buffer.numpy()))
-            for name, buffer in zip(self._names, self._momentum, strict=True)
-        }
-
-    def _set_momentum(self, momentum: Weights) -> None:
+    def _load_momentum(self, native: dict[str, np.ndarray]) -> None:
         for name, buffer in zip(self._names, self._momentum, strict=True):
-            buffer.assign(self._layout.to_native(name, momentum[name]))
+            buffer.assign(native[name])
 
     def _dropout_generators(self) -> list:
         dropouts = [layer for layer in self.net.layers if isinstance(layer, layers.Dropout)]
@@ -374,10 +359,7 @@ class KerasAlexNet(AlexNet):
 
     def _loss_and_grads(self, batch: DeviceBatch):
         loss, grads = self._functions_for(batch)["loss_and_grads"](batch.images, batch.labels)
-        canonical = {
-            name: self._layout.to_canonical(name, g.numpy()) for name, g in zip(self._names, grads, strict=True)
-        }
-        return float(loss), canonical
+        return float(loss), {name: g.numpy() for name, g in zip(self._names, grads, strict=True)}
 
     def _train_step(self, batch: DeviceBatch):
         return self._functions_for(batch)["train_step"](batch.images, batch.labels)

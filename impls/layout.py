@@ -2,20 +2,19 @@
 
 Canonical (torchvision, PyTorch) layouts:
 - conv kernels OIHW (out, in/groups, kh, kw); activations NCHW;
-- dense kernels (out, in); FC1's input is the 256x6x6 map flattened in (C, H, W) order.
+- dense kernels (out, in); a dense layer after a flatten takes the (C, H, W) map
+  flattened in (C, H, W) order (AlexNet's FC1: 256x6x6).
 
-NHWC frameworks (Keras and JAX here) use HWIO conv kernels and flatten the 6x6x256 map in
-(H, W, C) order, so FC1's columns are permuted; forgetting that permutation gives a network
-that runs and is wrong (tests check it is caught). Dense kernels are (in, out) in Keras and
-kept (out, in) in JAX (contracting x with the kernel's axis 1). `NHWCLayout` maps each
-canonical tensor name to its conversion, for both.
+NHWC frameworks (Keras and JAX here) use HWIO conv kernels and flatten maps in (H, W, C)
+order, so the columns of a dense kernel fed by a flatten are permuted; forgetting that
+permutation gives a network that runs and is wrong (tests check it is caught). Dense
+kernels are (in, out) in Keras and kept (out, in) in JAX (contracting x with the kernel's
+axis 1). A layout converts one tensor given its impls.params.TensorSpec.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-from impls.config import POOLED_SIZE, AlexNetConfig, layer_specs
 
 
 def oihw_to_hwio(kernel: np.ndarray) -> np.ndarray:
@@ -45,52 +44,61 @@ def io_to_dense(kernel: np.ndarray) -> np.ndarray:
     return transposed(kernel)
 
 
-def fc1_chw_to_hwc(weight: np.ndarray, channels: int = 256, size: int = POOLED_SIZE) -> np.ndarray:
-    """FC1 (out, C*H*W) -> (out, H*W*C): the same function for an NHWC flatten."""
+def fc1_chw_to_hwc(weight: np.ndarray, chw: tuple[int, int, int]) -> np.ndarray:
+    """A dense kernel (out, C*H*W) -> (out, H*W*C): the same function for an NHWC flatten."""
+    c, h, w = chw
     out = weight.shape[0]
-    return np.ascontiguousarray(weight.reshape(out, channels, size, size).transpose(0, 2, 3, 1).reshape(out, -1))
+    return np.ascontiguousarray(weight.reshape(out, c, h, w).transpose(0, 2, 3, 1).reshape(out, -1))
 
 
-def fc1_hwc_to_chw(weight: np.ndarray, channels: int = 256, size: int = POOLED_SIZE) -> np.ndarray:
+def fc1_hwc_to_chw(weight: np.ndarray, chw: tuple[int, int, int]) -> np.ndarray:
+    c, h, w = chw
     out = weight.shape[0]
-    return np.ascontiguousarray(weight.reshape(out, size, size, channels).transpose(0, 3, 1, 2).reshape(out, -1))
+    return np.ascontiguousarray(weight.reshape(out, h, w, c).transpose(0, 3, 1, 2).reshape(out, -1))
+
+
+class CanonicalLayout:
+    """A framework that stores tensors as torch does (torch itself): contiguous copies only
+    (a channels_last kernel's numpy view is OHWI-strided)."""
+
+    def to_native(self, spec, value: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(value)
+
+    def to_canonical(self, spec, value: np.ndarray) -> np.ndarray:
+        return np.array(value, order="C", copy=True)
 
 
 class NHWCLayout:
-    """How an NHWC framework stores each canonical tensor: conv kernels HWIO, FC1's columns
-    in (H, W, C) order, dense kernels (in, out) if `dense_in_out` else (out, in), biases as
-    they are. The conversions are looked up when called (tests swap one out to prove that
-    a missing FC1 permutation is caught)."""
+    """How an NHWC framework stores each canonical tensor: conv kernels HWIO, the columns
+    of a dense kernel fed by a flatten in (H, W, C) order, dense kernels (in, out) if
+    `dense_in_out` else (out, in), vectors as they are. The conversions are looked up when
+    called (tests swap one out to prove that a missing flatten permutation is caught)."""
 
-    def __init__(self, config: AlexNetConfig, dense_in_out: bool) -> None:
-        convs, denses = layer_specs(config)
+    def __init__(self, dense_in_out: bool) -> None:
         self.dense_in_out = dense_in_out
-        self.kind = {f"{spec.name}.weight": "conv" for spec in convs}
-        for position, spec in enumerate(denses):
-            self.kind[f"{spec.name}.weight"] = "fc1" if position == 0 else "dense"
 
-    def to_native(self, name: str, value: np.ndarray) -> np.ndarray:
-        kind = self.kind.get(name)
-        if kind == "conv":
+    def to_native(self, spec, value: np.ndarray) -> np.ndarray:
+        if spec.kind == "conv":
             return oihw_to_hwio(value)
-        if kind == "fc1":
-            value = fc1_chw_to_hwc(value)
-        if kind in ("fc1", "dense") and self.dense_in_out:
-            return dense_to_io(value)
+        if spec.kind == "dense":
+            if spec.flattened_from is not None:
+                value = fc1_chw_to_hwc(value, spec.flattened_from)
+            return dense_to_io(value) if self.dense_in_out else np.ascontiguousarray(value)
         return np.ascontiguousarray(value)
 
-    def to_canonical(self, name: str, value: np.ndarray) -> np.ndarray:
-        kind = self.kind.get(name)
-        if kind == "conv":
+    def to_canonical(self, spec, value: np.ndarray) -> np.ndarray:
+        value = np.asarray(value)
+        if spec.kind == "conv":
             return hwio_to_oihw(value)
-        if kind in ("fc1", "dense") and self.dense_in_out:
-            value = io_to_dense(value)
-        if kind == "fc1":
-            return fc1_hwc_to_chw(value)
-        return np.array(value, copy=True)
+        if spec.kind == "dense":
+            if self.dense_in_out:
+                value = io_to_dense(value)
+            if spec.flattened_from is not None:
+                return fc1_hwc_to_chw(value, spec.flattened_from)
+        return np.array(value, order="C", copy=True)
 
 
-def adaptive_pool_matrix(in_size: int, out_size: int = POOLED_SIZE, dtype=np.float64) -> np.ndarray:
+def adaptive_pool_matrix(in_size: int, out_size: int, dtype=np.float64) -> np.ndarray:
     """(out_size, in_size) averaging matrix equal to torch's adaptive average pooling.
 
     Bin i covers [floor(i*in/out), ceil((i+1)*in/out)); bins may overlap and, when the

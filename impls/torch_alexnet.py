@@ -1,18 +1,18 @@
-"""AlexNet in PyTorch: the first of three mirror-like implementations
+"""The networks in PyTorch: the first of three mirror-like implementations
 (torch_alexnet.py, keras_alexnet.py, jax_alexnet.py share one skeleton).
 
-References: Krizhevsky et al. 2012 ("paper" variant); torchvision.models.AlexNet
-("torchvision" variant). Layers come from impls.config.layer_specs and are registered
-under torchvision's `features.N` / `classifier.N` names, so `state_dict()` IS the
-canonical weight format (OIHW convs, (out, in) dense, C,H,W flatten): no conversion.
+Every operation of impls.networks (impls.networks.ops) is lowered once, by `lower`, into its
+torch.nn module, registered under its torchvision name ("features.0" is module `0` of the
+`features` Sequential), so `named_parameters()` carries the canonical names and layouts
+(OIHW convs, (out, in) dense, C,H,W flatten): no conversion. The network (`Network`) runs
+its modules in the definition's order.
 
-Layer order (both variants): [conv -> ReLU -> (LRN) -> (maxpool 3/2)] x 5
--> adaptive avg pool 6x6 -> flatten (C,H,W) -> [dropout -> fc -> ReLU] x 2 -> fc.
-
-Pitfalls: torch's LocalResponseNorm divides alpha by the window size (pass alpha * 5);
-CUDA's AdaptiveAvgPool2d backward has no deterministic kernel (the pool is skipped where it
-is the identity, at 6x6); on GPUs cuDNN convolutions default to TF32 (the harness sets
-IEEE float32 for parity).
+Pitfalls: torch's LocalResponseNorm divides alpha by the window size (pass alpha * size);
+CUDA's AdaptiveAvgPool2d backward has no deterministic kernel (impls.networks.ops.plan
+leaves an identity pool out); on GPUs cuDNN convolutions default to TF32 (the harness sets
+IEEE float32 for parity). Modules are built on the meta device (no default init: the
+canonical weights are loaded next, and torch's global generator is not touched); dropout
+masks come from this model's own generator state, swapped in around each train-mode pass.
 
 Modes (impls.modes): "eager" keeps NCHW-contiguous tensors; "channels_last" stores conv
 weights and the batch in channels_last (NHWC) strides, oneDNN's native layout (the NHWC
@@ -24,66 +24,73 @@ gradients, momentum and the loss stay float32.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 from torch import nn
 
 from impls.base import AlexNet, DeviceBatch
-from impls.config import LRN_ALPHA, LRN_BETA, LRN_K, LRN_SIZE, POOLED_SIZE, AlexNetConfig, layer_specs
+from impls.config import AlexNetConfig, layers
 from impls.errors import ConfigError, DeviceUnavailableError
-from impls.weights import Weights
+from impls.networks import ops
+from impls.networks.ops import Layer
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 # -------------------------------------------------------------------------- network
-class AlexNetModule(nn.Module):
-    """features / avgpool / classifier, with torchvision's module indices."""
+def lower(layer: Layer, config: AlexNetConfig) -> nn.Module:
+    """One operation of impls.networks.ops as its torch.nn module (NCHW)."""
+    op = layer.op
+    if isinstance(op, ops.Conv):
+        return nn.Conv2d(layer.in_shape[0], op.out_channels, op.kernel, op.stride, op.padding, groups=op.groups,
+                         bias=op.bias)  # fmt: skip
+    if isinstance(op, ops.ReLU):
+        return nn.ReLU(inplace=True)
+    if isinstance(op, ops.LRN):  # torch divides alpha by `size`; the paper does not: pass alpha * size.
+        return nn.LocalResponseNorm(op.size, alpha=op.alpha * op.size, beta=op.beta, k=op.k)
+    if isinstance(op, ops.MaxPool):
+        return nn.MaxPool2d(op.kernel, op.stride, op.padding)
+    if isinstance(op, ops.AdaptiveAvgPool):
+        return nn.AdaptiveAvgPool2d((op.size, op.size))
+    if isinstance(op, ops.Flatten):
+        return nn.Flatten(1)  # (N, C*H*W) in (C, H, W) order: the canonical layout of the next dense kernel
+    if isinstance(op, ops.Dropout):
+        return nn.Dropout(p=config.dropout)
+    if isinstance(op, ops.Dense):
+        return nn.Linear(layer.in_shape[0], op.out_features, bias=op.bias)
+    raise ConfigError(f"the torch implementation cannot lower {type(op).__name__} ({op.name})")
+
+
+class Network(nn.Module):
+    """The config's layers as torch modules under their torchvision names, run in order."""
 
     def __init__(self, config: AlexNetConfig) -> None:
         super().__init__()
-        convs, denses = layer_specs(config)
-        features: dict[str, nn.Module] = {}
-        for spec in convs:
-            index = int(spec.name.split(".")[1])
-            features[str(index)] = nn.Conv2d(
-                spec.in_channels, spec.out_channels, spec.kernel, spec.stride, spec.padding, groups=spec.groups
-            )
-            features[str(index + 1)] = nn.ReLU(inplace=True)
-            index += 2
-            if spec.lrn:
-                # torch divides alpha by `size`; the paper does not: pass alpha * size.
-                features[str(index)] = nn.LocalResponseNorm(
-                    LRN_SIZE, alpha=LRN_ALPHA * LRN_SIZE, beta=LRN_BETA, k=LRN_K
-                )
-                index += 1
-            if spec.pool:
-                features[str(index)] = nn.MaxPool2d(kernel_size=3, stride=2)
-        self.features = nn.Sequential()
-        for key in sorted(features, key=int):
-            self.features.add_module(key, features[key])
-        self.avgpool = nn.AdaptiveAvgPool2d((POOLED_SIZE, POOLED_SIZE))
-        self.classifier = nn.Sequential()
-        for spec in denses:
-            if spec.dropout_before:
-                self.classifier.add_module(str(len(self.classifier)), nn.Dropout(p=config.dropout))
-            self.classifier.add_module(str(len(self.classifier)), nn.Linear(spec.in_features, spec.out_features))
-            if spec.relu:
-                self.classifier.add_module(str(len(self.classifier)), nn.ReLU(inplace=True))
+        self._sequence: list[nn.Module] = []  # the order of the definition (modules registered below)
+        for layer in layers(config):
+            *path, leaf = layer.op.name.split(".")
+            parent: nn.Module = self
+            for part in path:  # "features.0": module "0" of the Sequential "features"
+                if not hasattr(parent, part):
+                    parent.add_module(part, nn.Sequential())
+                parent = getattr(parent, part)
+            module = lower(layer, config)
+            parent.add_module(leaf, module)
+            self._sequence.append(module)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (N, C, H, W)
-        x = self.features(x)  # (N, 256, h, w)
-        if x.shape[-2:] != (POOLED_SIZE, POOLED_SIZE):
-            # Identity at 6x6, and skipping it keeps CUDA's deterministic mode usable
-            # (its AdaptiveAvgPool2d backward has no deterministic kernel).
-            x = self.avgpool(x)
-        x = torch.flatten(x, 1)  # (N, 256*6*6) in (C, H, W) order: the canonical FC1 layout
-        return self.classifier(x)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (N, C, H, W) -> logits (N, classes)
+        for module in self._sequence:
+            x = module(x)
+        return x
 
 
 def build_network(config: AlexNetConfig) -> nn.Module:
-    """The network as a torch module: NCHW in, logits out, torchvision's parameter names."""
-    return AlexNetModule(config)
+    """The network as a torch module: NCHW in, logits out, torchvision's parameter names
+    (uninitialized, on the meta device: load weights before use)."""
+    with torch.device("meta"):
+        return Network(config)
 
 
 # ---------------------------------------------------------------------------- model
@@ -93,11 +100,16 @@ class TorchAlexNet(AlexNet):
     def _build(self) -> None:
         self._device = self._find_device()
         self._dtype = _DTYPES[self.config.dtype]
-        torch.manual_seed(self.seed)  # dropout masks: same seed, same masks, run after run
         self._memory_format = torch.contiguous_format if self.mode.name == "eager" else torch.channels_last
-        self.net = build_network(self.config).to(device=self._device, dtype=self._dtype)
+        self.net = build_network(self.config).to(dtype=self._dtype).to_empty(device=self._device)
         self.net = self.net.to(memory_format=self._memory_format)
-        self._params = [p for p in self.net.parameters()]
+        named = dict(self.net.named_parameters())
+        assert list(named) == self.params.trainable, "torch module names differ from the definition's"
+        self._params = [named[name] for name in self.params.trainable]
+        # Dropout masks from this model's own generator (seeded by `seed`), never the global one.
+        generator = torch.Generator(device=self._device)
+        generator.manual_seed(self.seed)
+        self._rng = generator.get_state()
         self._momentum = [torch.zeros_like(p) for p in self._params]
         # What runs the network: the module itself, or its torch.compile wrapper (same
         # parameters; compiled lazily, on the first call of each of train/eval).
@@ -158,36 +170,50 @@ class TorchAlexNet(AlexNet):
         self._norm = tuple(torch.from_numpy(v).view(1, -1, 1, 1).to(self._device) for v in (scale, shift))
 
     # --------------------------------------------------------------- weights
-    def _set_weights(self, weights: Weights) -> None:
-        state = {k: torch.from_numpy(v) for k, v in weights.items()}
-        self.net.load_state_dict(state, strict=True)  # copies in place: keeps each parameter's layout
+    def _load_params(self, native: dict[str, np.ndarray]) -> None:
+        with torch.no_grad():
+            for name, param in zip(self.params.trainable, self._params):
+                param.copy_(torch.from_numpy(native[name]))  # copy_ keeps each parameter's layout
+
+    def _read_params(self) -> dict:
+        return {n: p.detach().cpu().numpy() for n, p in zip(self.params.trainable, self._params)}
+
+    def _zero_momentum(self) -> None:
         for buffer in self._momentum:
             buffer.zero_()
 
-    def _get_weights(self) -> Weights:
-        return {k: v.detach().cpu().numpy().copy() for k, v in self.net.state_dict().items()}
+    def _read_momentum(self) -> dict:
+        return {n: m.detach().cpu().numpy() for n, m in zip(self.params.trainable, self._momentum)}
 
-    def _get_momentum(self) -> Weights:
-        names = [name for name, _ in self.net.named_parameters()]
-        return {n: m.detach().contiguous().cpu().numpy().copy() for n, m in zip(names, self._momentum)}
-
-    def _set_momentum(self, momentum: Weights) -> None:
-        names = [name for name, _ in self.net.named_parameters()]
+    def _load_momentum(self, native: dict[str, np.ndarray]) -> None:
         with torch.no_grad():
-            for name, buffer in zip(names, self._momentum):
-                buffer.copy_(torch.from_numpy(momentum[name]))  # copy_ keeps the buffer's layout
+            for name, buffer in zip(self.params.trainable, self._momentum):
+                buffer.copy_(torch.from_numpy(native[name]))
 
     def _get_rng_state(self) -> np.ndarray:
-        """torch's generator of this device (dropout masks come from it)."""
-        state = torch.cuda.get_rng_state() if self._device.type == "cuda" else torch.get_rng_state()
-        return state.numpy().copy()
+        """This model's dropout generator (a torch generator state of its device)."""
+        return self._rng.numpy().copy()
 
     def _set_rng_state(self, state: np.ndarray) -> None:
-        tensor = torch.from_numpy(np.ascontiguousarray(state, dtype=np.uint8))
-        if self._device.type == "cuda":
-            torch.cuda.set_rng_state(tensor)
-        else:
-            torch.set_rng_state(tensor)
+        self._rng = torch.from_numpy(np.ascontiguousarray(state, dtype=np.uint8)).clone()
+
+    @contextlib.contextmanager
+    def _own_rng(self):
+        """Run with this model's dropout generator as the device's default one (torch's
+        dropout, eager or compiled, draws from the default generator), then put it back."""
+        if self.config.dropout == 0.0:
+            yield
+            return
+        cuda = self._device.type == "cuda"
+        get = torch.cuda.get_rng_state if cuda else torch.get_rng_state
+        put = torch.cuda.set_rng_state if cuda else torch.set_rng_state
+        outside = get()
+        put(self._rng)
+        try:
+            yield
+        finally:
+            self._rng = get()
+            put(outside)
 
     # ------------------------------------------------------------------ data
     def _to_device(self, images: np.ndarray, labels: np.ndarray | None):
@@ -217,17 +243,16 @@ class TorchAlexNet(AlexNet):
         self.net.train()
         for p in self._params:
             p.grad = None
-        logits = self._run(batch.images)
+        with self._own_rng():
+            logits = self._run(batch.images)
         loss = nn.functional.cross_entropy(logits, batch.labels)  # mean over the batch
         loss.backward()
         return loss.detach()
 
     def _loss_and_grads(self, batch: DeviceBatch):
         loss = self._forward_loss(batch)
-        names = [name for name, _ in self.net.named_parameters()]
-        # .contiguous(): a channels_last gradient's numpy view would be OHWI-strided.
-        grads = {n: p.grad.detach().contiguous().cpu().numpy().copy() for n, p in zip(names, self._params)}
-        return loss.item(), grads
+        # native views; the layout makes contiguous canonical copies (a channels_last gradient is OHWI-strided)
+        return loss.item(), {n: p.grad.detach().cpu().numpy() for n, p in zip(self.params.trainable, self._params)}
 
     def _train_step(self, batch: DeviceBatch):
         loss = self._forward_loss(batch)

@@ -23,23 +23,15 @@ from pathlib import Path
 import numpy as np
 
 from impls.atomic import write_atomic
-from impls.config import AlexNetConfig, layer_specs
+from impls.config import AlexNetConfig, parameter_shapes
 from impls.errors import WeightsError
 
 Weights = dict[str, np.ndarray]
 
 
 def weight_shapes(config: AlexNetConfig) -> dict[str, tuple[int, ...]]:
-    """Canonical name -> shape, in torchvision's state_dict order."""
-    convs, denses = layer_specs(config)
-    shapes: dict[str, tuple[int, ...]] = {}
-    for c in convs:
-        shapes[f"{c.name}.weight"] = (c.out_channels, c.in_channels // c.groups, c.kernel, c.kernel)
-        shapes[f"{c.name}.bias"] = (c.out_channels,)
-    for d in denses:
-        shapes[f"{d.name}.weight"] = (d.out_features, d.in_features)
-        shapes[f"{d.name}.bias"] = (d.out_features,)
-    return shapes
+    """Canonical name -> shape, in torchvision's state_dict order (from the model's definition)."""
+    return parameter_shapes(config)
 
 
 def parameter_count(config: AlexNetConfig) -> int:
@@ -61,8 +53,8 @@ def init_weights(config: AlexNetConfig, seed: int = 0, dtype=np.float32) -> Weig
     shapes = weight_shapes(config)
     weights: Weights = {}
     for name, shape in shapes.items():
-        if name.endswith(".bias"):
-            weights[name] = np.zeros(shape, dtype=dtype)
+        if name.endswith(".bias") or len(shape) < 2:
+            weights[name] = np.zeros(shape, dtype=dtype)  # biases (and any other vector) start at zero
             continue
         receptive = int(np.prod(shape[2:]))  # kh * kw, or 1 for dense
         fan_in, fan_out = shape[1] * receptive, shape[0] * receptive
@@ -88,8 +80,8 @@ def check_weights(weights: Weights, config: AlexNetConfig) -> None:
             problems.append(f"{name}: contains NaN or inf")
     if problems:
         raise WeightsError(
-            f"weights do not fit the {config.variant} AlexNet "
-            f"({config.num_classes} classes, {config.in_channels} input channels): " + "; ".join(problems)
+            f"weights do not fit the {config.variant} {config.model} (width {config.width:g}, "
+            f"{config.num_classes} classes, {config.in_channels} input channels): " + "; ".join(problems)
         )
 
 
@@ -138,14 +130,16 @@ def _load_torch_state_dict(path: Path) -> Weights:
 
 
 def config_for_weights(weights: Weights, **overrides) -> AlexNetConfig:
-    """Guess variant, number of classes and input channels from the tensors' shapes."""
+    """Guess AlexNet's variant, width, number of classes and input channels from the tensors' shapes."""
     if "features.0.weight" not in weights or "classifier.6.weight" not in weights:
         raise WeightsError("not AlexNet weights: features.0.weight and classifier.6.weight are required")
-    variant = "paper" if weights["features.0.weight"].shape[0] == 96 else "torchvision"
+    variant = "paper" if "features.12.weight" in weights else "torchvision"
+    first = int(weights["features.0.weight"].shape[0])
     fields = dict(
         variant=variant,
         num_classes=int(weights["classifier.6.weight"].shape[0]),
         in_channels=int(weights["features.0.weight"].shape[1]),
+        width=first / (96 if variant == "paper" else 64),  # the first conv's channels at width 1
     )
     fields.update(overrides)
     return AlexNetConfig(**fields)

@@ -50,7 +50,9 @@ def test_minimum_sizes_and_clear_error():
 @pytest.mark.parametrize(
     "fields, match",
     [
-        (dict(variant="vgg"), "unknown AlexNet variant 'vgg'"),
+        (dict(variant="vgg"), "unknown alexnet variant 'vgg'; choose one of torchvision, paper"),
+            (dict(model="lenet"), "unknown model 'lenet'; choose one of alexnet"),
+            (dict(width=0), "width must be"),
         (dict(in_channels=4), "in_channels must be 1"),
         (dict(num_classes=1), "num_classes"),
         (dict(dropout=1.0), "dropout"),
