@@ -3,15 +3,18 @@ results table README embeds. Reads the records (harness.results) and nothing els
 framework, no impls, no clock.
 
     entries.py          records as the report reads them (mode, default mode when measured)
-    select.py           which record each cell shows; ranks with ties
+    workloads.py        which workload each record belongs to, headline workload first
+    select.py           which record each cell shows, over all and per workload; ranks with ties
+    grouping.py         the sections that rank or compare frameworks, once per workload
     model.py            values with footnotes, tables, sections, number formats
     cells.py            record -> table value, a dash and its reason where a figure is missing
     sections_speed.py   throughput, GPU vs CPU, latency, efficiency, modes, overhead
-    sections_results.py memory, energy, accuracy, parity, failures, environment, summary
+    sections_results.py memory, energy, parity, failures, environment
+    accuracy.py · best.py · pipeline.py · scaling.py   the other sections
     plots.py, svg.py    the plots of each section, drawn as inline SVG
     render.py           Markdown and HTML
     spreadsheet.py      summary.csv
-    readme.py           README's table between its markers
+    readme.py           README's summary table (each device's headline workloads) between its markers
     build.py            read, select, build, render, write (generate)
 
 The command is harness.commands.report.

@@ -10,6 +10,7 @@ from harness.report.model import DASH, Table, Value, fixed
 from harness.report.select import MEASUREMENT_TITLES, device_key
 
 PHASES = ("train", "inference")
+EVERY_MODE = "precision per mode (see 'computes in')"  # the caption of tables of float32 and bfloat16 modes
 
 
 def bfloat16_table(ctx: Cells) -> Table | None:
@@ -38,6 +39,7 @@ def bfloat16_table(ctx: Cells) -> Table | None:
         rows,
         (4, 6, 7),
         "bfloat16",
+        precision="bfloat16",
     )
 
 
@@ -85,4 +87,5 @@ def selection_table(ctx: Cells) -> Table | None:
         rows,
         (6,),
         "best-modes",
+        precision=EVERY_MODE,
     )  # fmt: skip

@@ -1,7 +1,9 @@
 """Building the report from the records: read, select, build every section, render, write.
 
 Each figure comes from the latest record of its framework x device x measurement (by the
-time the record was finished, then run id), or from the run named by --run. The output
+time the record was finished, then run id) within its workload, or from the run named by
+--run; every table that ranks or compares frameworks is drawn once per workload, headline
+first (workloads.py, grouping.py); parity, failures and the environment once. The output
 depends on the records alone (and the overhead documents beside them): no clock, no code
 of today's defaults, sorted rows, fixed float formats; generating twice gives the same bytes.
 """
@@ -16,6 +18,7 @@ from harness import results
 from harness.report import accuracy, pipeline, scaling, sections_results, sections_speed
 from harness.report.cells import Cells
 from harness.report.entries import Entry, load
+from harness.report.grouping import per_workload
 from harness.report.model import DASH
 from harness.report.readme import markdown_cpu_table, replace_between_markers
 from harness.report.render import Report, render_html, render_markdown
@@ -23,21 +26,22 @@ from harness.report.select import Selection
 from harness.report.spreadsheet import summary_csv
 from impls.errors import ConfigError
 
-# The sections, in the order the report shows them.
+# The sections, in the order the report shows them; those that rank or compare frameworks
+# once per workload with records of the kinds they show.
 SECTIONS = (
-    sections_speed.throughput,
-    sections_speed.gpu_vs_cpu,
-    pipeline.input_pipeline,
-    pipeline.batch_sizes,
-    scaling.section,
-    sections_speed.latency,
-    sections_results.memory,
-    sections_results.energy,
-    sections_speed.efficiency,
-    sections_speed.modes,
-    sections_speed.overhead,
-    accuracy.section,
-    sections_results.parity,
+    per_workload("throughput")(sections_speed.throughput),
+    per_workload("throughput")(sections_speed.gpu_vs_cpu),
+    per_workload("pipeline", "throughput")(pipeline.input_pipeline),
+    per_workload("throughput")(pipeline.batch_sizes),
+    per_workload("scaling")(scaling.section),
+    per_workload("throughput")(sections_speed.latency),
+    per_workload("throughput", "train")(sections_results.memory),
+    per_workload("throughput")(sections_results.energy),
+    per_workload("throughput")(sections_speed.efficiency),
+    per_workload("throughput", "selection")(sections_speed.modes),
+    sections_speed.overhead,  # its own documents, at their own settings (named in its title)
+    per_workload("train")(accuracy.section),
+    sections_results.parity,  # correctness checks at their own sizes, not a workload's figures
     sections_results.failures,
     sections_results.environment,
 )
@@ -62,6 +66,11 @@ def build(
         f"Frameworks: {', '.join(selection.frameworks)}. Devices: {', '.join(d.upper() for d in selection.devices)}. "
         f"{DASH} marks a missing figure; its note says why.",
     ]
+    if selection.views:
+        intro.append(
+            "Workloads (each table ranks or compares frameworks within one; the headline workload, the one with "
+            f"the most records, first): {'; '.join(_plain(v.workload.label()) for v in selection.views)}."
+        )
     if skipped:
         intro.append(f"{len(skipped)} unreadable file(s) skipped: {'; '.join(_plain(s) for s in skipped)}.")
     sections = [section(cells) for section in SECTIONS]

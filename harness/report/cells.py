@@ -80,6 +80,13 @@ class Cells:
         cells = [self.s.cell("throughput", framework, device, m) for m in self.s.throughput_measurements]
         return next((c for c in cells if c.entry is not None), cells[0])
 
+    def memory_kinds(self) -> tuple[bool, bool]:
+        """(throughput columns, training columns) of the memory table and plot: those of the
+        kinds the workload has records of (a training at 64x64 is not the benchmark at
+        224x224); both where it has neither."""
+        bench, train = "throughput" in self.s.kinds, "train" in self.s.kinds
+        return (bench, train) if bench or train else (True, True)
+
     def parity_metrics(self) -> list[str]:
         names = {n for e in self.s.entries if e.kind == "parity" for n in e.metrics}
         return sorted(names)

@@ -44,9 +44,6 @@ class Entry(Record):
         """Later records sort last: finish time, then run id, then file."""
         return (self.finished or self.started or "", self.run_id or "", self.path)
 
-    def workload(self) -> tuple:
-        return (self.variant, self.precision, self.batch_size, self.image_size)
-
     @property
     def exec_mode(self) -> str | None:
         """The execution mode; for records older than modes, what their framework did then."""

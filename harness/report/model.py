@@ -39,6 +39,8 @@ class Table:
     rows: list[list[Value]]
     numeric: tuple[int, ...] = ()  # right-aligned columns
     slug: str = ""
+    workload: str = ""  # the workload every row is of (Workload.label), shown under the title
+    precision: str | None = None  # the precision the caption names, where not the workload's own (bfloat16 modes)
 
 
 @dataclass
@@ -129,5 +131,4 @@ def gpus_text(gpus) -> str:
 
 
 def workload_text(entry: Entry) -> str:
-    size = "x".join(str(i) for i in entry.image_size) if entry.image_size else "?"
-    return f"{entry.variant}, {entry.precision}, batch {entry.batch_size}, {size}"
+    return f"{entry.workload.label()}, batch {entry.batch_size}"

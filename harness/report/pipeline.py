@@ -41,6 +41,7 @@ def pipeline_table(ctx: Cells) -> Table | None:
         rows,
         (2, 3, 4),
         "input-pipeline",
+        precision="uint8",
     )
 
 

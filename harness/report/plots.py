@@ -38,7 +38,10 @@ def throughput(ctx: Cells) -> list[Plot]:
 
 def memory(ctx: Cells) -> list[Plot]:
     s = ctx.s
-    series = ["host RSS, throughput", "device, throughput", "host RSS, training", "device, training"]
+    with_bench, with_train = ctx.memory_kinds()
+    series = (["host RSS, throughput", "device, throughput"] if with_bench else []) + (
+        ["host RSS, training", "device, training"] if with_train else []
+    )
 
     def value(label, name):
         device, framework = label.split(" ", 1)

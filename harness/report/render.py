@@ -44,13 +44,15 @@ def markdown_cell(value: Value) -> str:
 
 
 def table_markdown(table: Table, heading: str | None = "###") -> list[str]:
+    """The table under its heading; its workload, where it has one, in a line under it."""
     lines = [f"{heading} {table.title}", ""] if heading else []
+    caption = [f"Workload: {markdown_text(table.workload)}.", ""] if table.workload else []
     if not table.rows:
-        return [*lines, "None.", ""]
+        return [*lines, "None.", "", *caption]
     lines.append("| " + " | ".join(h.replace("|", "\\|") for h in table.header) + " |")
     lines.append("|" + "|".join("---:" if i in table.numeric else "---" for i in range(len(table.header))) + "|")
     lines.extend("| " + " | ".join(markdown_cell(v) for v in row) + " |" for row in table.rows)
-    return [*lines, ""]
+    return [*lines, "", *caption]
 
 
 def notes_markdown(notes: Notes) -> list[str]:
@@ -94,8 +96,9 @@ def table_html(table: Table) -> str:
     )
     if not table.rows:
         body = f'<tr><td colspan="{len(table.header)}">None.</td></tr>'
+    workload = f'<br><span class="workload">Workload: {html.escape(table.workload)}.</span>' if table.workload else ""
     return (
-        f'<div class="wide">\n<table id="{table.slug}">\n<caption>{html.escape(table.title)}</caption>\n'
+        f'<div class="wide">\n<table id="{table.slug}">\n<caption>{html.escape(table.title)}{workload}</caption>\n'
         f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n</div>"
     )
 
@@ -105,6 +108,7 @@ body { font-family: sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 
 div.wide { overflow-x: auto; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 13px; }
 caption { text-align: left; font-weight: bold; padding: 0.3em 0; }
+caption span.workload { font-weight: normal; color: #444; }
 th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; vertical-align: top; }
 th { background: #f2f2f2; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }

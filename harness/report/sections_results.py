@@ -1,5 +1,4 @@
-"""The other sections: memory, energy, accuracy, parity, failures, the environment, and
-the compact summary table that README embeds."""
+"""The other sections: memory, energy, parity, failures and the environment."""
 
 from __future__ import annotations
 
@@ -14,46 +13,31 @@ from harness.report.model import (
     gib,
     gpus_text,
     pairs_text,
-    pct,
     sci,
     short_commit,
     sig,
     text_or_dash,
 )
-from harness.report.select import THROUGHPUT_MEASUREMENTS, device_key
+from harness.report.select import device_key
 
 
 def memory(ctx: Cells) -> Section:
+    with_bench, with_train = ctx.memory_kinds()
     rows = []
     for device, framework in ctx.pairs():
         bench = ctx.first_cell(framework, device)
         train = ctx.s.cell("train", framework, device, "accuracy")
-        rows.append(
-            [
-                Value(device.upper()),
-                Value(framework),
-                ctx.figure(bench, "peak_rss_bytes", gib),
-                ctx.figure(bench, "device_peak_bytes", gib),
-                ctx.figure(bench, "board_memory_max_bytes", gib),
-                ctx.figure(train, "peak_rss_bytes", gib),
-                ctx.figure(train, "device_peak_bytes", gib),
-            ]
-        )
-    table = Table(
-        "Peak memory (GiB)",
-        [
-            "device",
-            "framework",
-            "host RSS, throughput",
-            "device, throughput",
-            "GPU board (NVML), throughput",
-            "host RSS, training",
-            "device, training",
-        ],
-        rows,
-        (2, 3, 4, 5, 6),
-        "memory",
-    )
+        row = [Value(device.upper()), Value(framework)]
+        if with_bench:
+            names = ("peak_rss_bytes", "device_peak_bytes", "board_memory_max_bytes")
+            row += [ctx.figure(bench, n, gib) for n in names]
+        if with_train:
+            row += [ctx.figure(train, n, gib) for n in ("peak_rss_bytes", "device_peak_bytes")]
+        rows.append(row)
+    header = ["device", "framework"]
+    header += ["host RSS, throughput", "device, throughput", "GPU board (NVML), throughput"] if with_bench else []
+    header += ["host RSS, training", "device, training"] if with_train else []
+    table = Table("Peak memory (GiB)", header, rows, tuple(range(2, len(header))), "memory")
     return Section(
         "Memory",
         text=[
@@ -227,60 +211,4 @@ def environment(ctx: Cells) -> Section:
                 "software",
             ),
         ],
-    )
-
-
-def summary_table(ctx: Cells) -> Table:
-    """The compact table README embeds: per device and framework, the mode of each headline
-    figure, the compute-only images/s (training and inference) with CIs and float32 ranks,
-    and top-1 over seeds with its paired-test rank."""
-    from harness.report import accuracy as replicated
-
-    rows = []
-    ranks = {(d, m): ctx.s.ranks(d, m) for d in ctx.s.devices for m in THROUGHPUT_MEASUREMENTS}
-    top1_ranks = {d: replicated.ranks(ctx.s, d, "top1") for d in ctx.s.devices}
-    for device, framework in ctx.pairs():
-        train = ctx.s.cell("throughput", framework, device, "train/compute_only")
-        infer = ctx.s.cell("throughput", framework, device, "inference/compute_only")
-        accuracy = ctx.s.cell("train", framework, device, "accuracy")
-        group = replicated.replicates(ctx.s, framework, device)
-        if group:
-            top1 = Value(replicated.spread([e.metrics["top1"] for e in group if e.metrics.get("top1") is not None],
-                                           digits=2).split(" [")[0] + f" (n={len(group)})")  # fmt: skip
-            rank = top1_ranks[device].get(framework)
-            accuracy_rank = Value(rank) if rank else ctx.dash(replicated.N_ONE if len(group) < 2 else replicated.TIE)
-        else:
-            top1 = accuracy_rank = ctx.figure(accuracy, "top1", pct)
-        modes = [ctx.label(train, "mode").text, ctx.label(infer, "mode").text]
-        rows.append(
-            [
-                Value(device.upper()),
-                Value(framework),
-                Value(modes[0] if modes[0] == modes[1] else " / ".join(modes)),
-                ctx.rate_with_ci(train),
-                ctx.rank(ranks[(device, "train/compute_only")], train),
-                ctx.rate_with_ci(infer),
-                ctx.rank(ranks[(device, "inference/compute_only")], infer),
-                top1,
-                accuracy_rank,
-                ctx.figure(train, "peak_rss_bytes", gib),
-            ]
-        )
-    return Table(
-        "Results",
-        [
-            "device",
-            "framework",
-            "mode (training / inference)",
-            "training images/s [95% CI]",
-            "rank",
-            "inference images/s [95% CI]",
-            "rank",
-            "top-1 (%), mean ± sd over seeds",
-            "top-1 rank (paired test)",
-            "peak host memory (GiB)",
-        ],
-        rows,
-        (3, 5, 7, 9),
-        "summary",
     )

@@ -84,7 +84,7 @@ def gpu_vs_cpu(ctx: Cells) -> Section:
     return Section(
         "GPU vs CPU",
         text=[
-            "The same workload (variant, precision, batch and input size) on both "
+            "The same workload (model, variant, width, input size and channels, precision) and batch on both "
             "devices; the speed-up is the ratio of the medians."
         ],
         tables=[table],
@@ -97,7 +97,7 @@ def speedup(ctx: Cells, cpu: Cell, gpu: Cell) -> list[Value]:
         c = missing[0]
         why = c.why() if c.entry is None else metric_note(c.entry, "images_per_s")
         return [ctx.dash(why), ctx.dash(why)]
-    if cpu.entry.workload() != gpu.entry.workload():
+    if (cpu.entry.workload, cpu.entry.batch_size) != (gpu.entry.workload, gpu.entry.batch_size):
         why = (
             f"{cpu.framework}: different workloads on CPU ({workload_text(cpu.entry)}) and GPU "
             f"({workload_text(gpu.entry)}): not comparable"
@@ -269,6 +269,7 @@ def modes(ctx: Cells) -> Section:
         rows,
         (4, 5, 6, 7, 8, 9),
         "modes",
+        precision=best.EVERY_MODE,
     )  # fmt: skip
     chosen = best.selection_table(ctx)
     tables = [table] if chosen is None else [table, chosen]

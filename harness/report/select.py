@@ -1,5 +1,7 @@
 """Selection: which record the report shows for each framework x device x measurement (the
-latest, or the failure that replaced it, or why there is none), and ranks with ties."""
+latest, or the failure that replaced it, or why there is none), and ranks with ties; once
+over all records, and once per workload (harness.report.workloads), which is what every
+table that ranks or compares frameworks shows."""
 
 from __future__ import annotations
 
@@ -7,7 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harness import stats
+from harness.report import workloads
 from harness.report.entries import Entry, missing
+from harness.results import Workload
 
 THROUGHPUT_MEASUREMENTS = ("train/compute_only", "train/end_to_end", "inference/compute_only", "inference/end_to_end")
 MEASUREMENT_TITLES = {
@@ -76,10 +80,23 @@ def headline(candidates: list[Entry], phase: str) -> list[Entry]:
     return chosen or [e for e in candidates if e.headline_class == "float32"]
 
 
-class Selection:
-    """The records the report shows: per framework x device x measurement, the latest."""
+@dataclass
+class View:
+    """The records of one workload, selected on their own (a Selection), for the tables that
+    rank or compare frameworks."""
 
-    def __init__(self, entries: Sequence[Entry], run_id: str | None = None) -> None:
+    workload: Workload
+    selection: Selection
+
+
+class Selection:
+    """The records the report shows: per framework x device x measurement, the latest; and
+    the same per workload (views, headline first). A view keeps the frameworks of the whole
+    report (a framework without a record of the workload is a row saying so) and the devices
+    its workload was measured on."""
+
+    def __init__(self, entries: Sequence[Entry], run_id: str | None = None, frameworks: list[str] | None = None,
+                 devices: list[str] | None = None, parent: Selection | None = None) -> None:  # fmt: skip
         from impls.errors import ConfigError
 
         if run_id is not None:
@@ -90,8 +107,10 @@ class Selection:
         self.entries = sorted(entries, key=lambda e: e.order)
         self.run_filter = run_id
         measured = [e for e in self.entries if e.kind != "pipeline"]  # the input pipeline is no framework
-        self.frameworks = sorted({e.framework for e in measured})
-        self.devices = sorted({e.device for e in measured}, key=device_key)
+        self.frameworks = frameworks if frameworks is not None else sorted({e.framework for e in measured})
+        self.devices = devices if devices is not None else sorted({e.device for e in measured}, key=device_key)
+        self.kinds = {e.kind for e in self.entries if e.kind != "failure"}  # what was measured, not what failed
+        self.parent = parent  # the selection of all records, where this is one workload's
         present = {e.measurement for e in self.entries if e.kind == "throughput"}
         self.throughput_measurements = sorted(set(THROUGHPUT_MEASUREMENTS) | present, key=measurement_key)
         self.parity_checks = sorted(
@@ -106,6 +125,24 @@ class Selection:
                     self._resolve("throughput", framework, device, measurement)
             for device, measurement in self.parity_checks:
                 self._resolve("parity", framework, device, measurement)
+        self.views = [
+            View(w, Selection(members, frameworks=self.frameworks, devices=sorted(on, key=device_key), parent=self))
+            for w, members, on in (workloads.grouped(self.entries) if parent is None else [])
+        ]
+
+    def by_workload(self, *kinds: str) -> list[tuple[Workload | None, Selection]]:
+        """(workload, its selection) for every workload with records of `kinds`, headline
+        first; without any, this whole selection once (workload None: its cells say what is
+        missing)."""
+        found = [(v.workload, v.selection) for v in self.views if v.selection.kinds & set(kinds)]
+        return found or [(None, self)]
+
+    def headline(self, kind: str, device: str) -> tuple[Workload | None, Selection]:
+        """The first workload (in report order) with records of `kind` on `device`."""
+        for v in self.views:
+            if kind in v.selection.kinds and any(e.kind == kind and e.device == device for e in v.selection.entries):
+                return v.workload, v.selection
+        return None, self
 
     def _resolve(self, kind: str, framework: str, device: str, measurement: str) -> None:
         candidates = [
@@ -127,7 +164,11 @@ class Selection:
             else:
                 cell.entry = latest
         elif not any(e.device == device for e in self.entries if e.framework == framework):
-            cell.absent = f"{framework} has no record on {device.upper()} in these results"
+            elsewhere = self.parent is not None and any(
+                (e.framework, e.device) == (framework, device) for e in self.parent.entries
+            )
+            where = "of this workload" if elsewhere else "in these results"
+            cell.absent = f"{framework} has no record on {device.upper()} {where}"
         else:
             what = {"train": "accuracy (training)", "throughput": f"{measurement} throughput"}.get(kind, measurement)
             cell.absent = f"no {what} record for {framework} on {device.upper()}"
@@ -156,15 +197,23 @@ class Selection:
         key = (kind, framework, device, measurement)
         if key not in self.cells:
             if device not in self.devices and device == "gpu":
-                absent = "no GPU record: nothing in these results ran on a GPU"
+                on_gpu = self.parent is not None and "gpu" in self.parent.devices
+                absent = f"no GPU record: nothing {'of this workload' if on_gpu else 'in these results'} ran on a GPU"
             else:
                 absent = f"no record for {framework} on {device.upper()}"
             return Cell(kind, framework, device, measurement, absent=absent)
         return self.cells[key]
 
     def shown(self) -> list[Entry]:
-        """Every record that some cell shows (successes and failures), oldest first."""
-        chosen = {id(c.entry or c.failure): (c.entry or c.failure) for c in self.cells.values() if c.entry or c.failure}
+        """Every record that some cell shows (successes and failures), oldest first: with
+        workloads, the cells of each workload's tables and the parity checks."""
+        if not self.views:
+            cells = list(self.cells.values())
+        else:
+            cells = [c for c in self.cells.values() if c.kind == "parity"]
+            for kind in ("train", "throughput"):
+                cells += [c for _, s in self.by_workload(kind) for c in s.cells.values() if c.kind == kind]
+        chosen = {id(c.entry or c.failure): (c.entry or c.failure) for c in cells if c.entry or c.failure}
         return sorted(chosen.values(), key=lambda e: e.order)
 
     def runs(self) -> list[str]:

@@ -1,5 +1,7 @@
-"""summary.csv: one row per framework x device x measurement (and per other execution mode),
-the main metrics as columns; empty fields are missing figures and `note` says why."""
+"""summary.csv: one row per workload x framework x device x measurement (and per other
+execution mode), the main metrics as columns; empty fields are missing figures and `note`
+says why. Rows of one workload follow each other (headline workload first, as in the
+report), and `rank` is within the row's workload, device and measurement."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import math
 
 from harness.report.cells import Cells
 from harness.report.select import Cell, Selection, device_key, measurement_key, peak_gflops
+from harness.results import Workload
 
 CSV_METRICS = (
     "images_per_s",
@@ -73,28 +76,37 @@ def summary_csv(selection: Selection, cells: Cells | None = None) -> str:
         "batch_size",
         "image_size",
         "dataset",
+        "model",
+        "width",
+        "in_channels",
+        "workload",
         "rank",
         *CSV_METRICS,
         *[f"parity_{n}" for n in parity_names],
         "note",
     ]
-    kinds = {"train": 0, "throughput": 1, "parity": 2}
-    cells = sorted(
-        selection.cells.values(),
-        key=lambda c: (kinds.get(c.kind, 3), device_key(c.device), c.framework, measurement_key(c.measurement)),
-    )
-    ranks = {(d, m): selection.ranks(d, m) for d in selection.devices for m in selection.throughput_measurements}
+    rows: list[tuple[Workload | None, Selection, Cell]] = []
+    for kind in ("train", "throughput"):  # each workload's cells of the kind, headline workload first
+        for workload, chosen in selection.by_workload(kind):
+            rows += [(workload, chosen, c) for c in _sorted(chosen, lambda c, k=kind: c.kind == k)]
+    rows += [(None, selection, c) for c in _sorted(selection, lambda c: c.kind not in ("train", "throughput"))]
+    ranks = {
+        (id(chosen), d, m): chosen.ranks(d, m)
+        for chosen in {id(s): s for _, s, _ in rows}.values()
+        for d in chosen.devices for m in chosen.throughput_measurements
+    }  # fmt: skip
     # Then every other execution mode's throughput (the cells above hold the default mode's).
-    shown = {id(c.entry) for c in cells if c.entry is not None}
+    shown = {id(c.entry) for _, _, c in rows if c.entry is not None}
     extra = set()
-    for (device, framework, _mode, measurement), entry in sorted(selection.mode_entries().items()):
-        if id(entry) not in shown:
-            cells.append(Cell("throughput", framework, device, measurement, entry=entry))
-            extra.add(id(entry))
+    for workload, chosen in selection.by_workload("throughput"):
+        for (device, framework, _mode, measurement), entry in sorted(chosen.mode_entries().items()):
+            if id(entry) not in shown:
+                rows.append((workload, chosen, Cell("throughput", framework, device, measurement, entry=entry)))
+                extra.add(id(entry))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
-    for c in cells:
+    for workload, chosen, c in rows:
         e = c.entry or c.failure
         status = "ok" if c.entry else ("failed" if c.failure else "missing")
         metrics = dict(c.entry.metrics) if c.entry else {}
@@ -103,8 +115,10 @@ def summary_csv(selection: Selection, cells: Cells | None = None) -> str:
         achieved = metrics.get("achieved_gflops")
         metrics["efficiency"] = float(achieved) / peak if peak and achieved is not None else None
         in_ranking = c.kind == "throughput" and id(c.entry) not in extra
-        rank = ranks.get((c.device, c.measurement), {}).get(c.framework, ("", False))[0] if in_ranking else ""
+        ranked = ranks.get((id(chosen), c.device, c.measurement), {})
+        rank = ranked.get(c.framework, ("", False))[0] if in_ranking else ""
         note = "" if c.entry else c.why()
+        identity = None if c.kind == "parity" else (c.entry.workload if c.entry else workload)
         row = [
             c.kind,
             c.framework,
@@ -118,6 +132,10 @@ def summary_csv(selection: Selection, cells: Cells | None = None) -> str:
             e.batch_size if c.entry else "",
             "x".join(str(i) for i in e.image_size) if c.entry and e.image_size else "",
             e.dataset if c.entry else "",
+            identity.model if identity else "",
+            identity.width if identity else None,
+            identity.in_channels if identity else None,
+            identity.label(precision=identity.precision or "float32") if identity else "",
             rank,
             *[metrics.get(m) for m in CSV_METRICS],
             *[metrics.get(n) if c.kind == "parity" else None for n in parity_names],
@@ -125,3 +143,11 @@ def summary_csv(selection: Selection, cells: Cells | None = None) -> str:
         ]
         writer.writerow([_csv_value(v) for v in row])
     return buffer.getvalue()
+
+
+def _sorted(selection: Selection, wanted) -> list[Cell]:
+    """The selection's cells that `wanted` keeps, in the sheet's order: kind, device, framework, measurement."""
+    kinds = {"train": 0, "throughput": 1, "parity": 2}
+    cells = [c for c in selection.cells.values() if wanted(c)]
+    return sorted(cells, key=lambda c: (kinds.get(c.kind, 3), device_key(c.device), c.framework,
+                                        measurement_key(c.measurement)))  # fmt: skip

@@ -7,14 +7,17 @@ results.load("results")          # every record as a pandas DataFrame
 from harness.results.record import (
     KINDS,
     LEGACY_DEFAULT_MODES,
+    LEGACY_IN_CHANNELS,
     LEGACY_MODE_ORDER,
     LEGACY_MODES,
     SCHEMA,
     VERSION,
     OtherDocument,
     Record,
+    Workload,
     envelope,
     read,
+    recorded,
 )
 from harness.results.store import (
     RUN_ID_RULE,
@@ -34,8 +37,8 @@ from harness.results.store import (
 )
 
 __all__ = [
-    "KINDS", "LEGACY_DEFAULT_MODES", "LEGACY_MODE_ORDER", "LEGACY_MODES", "SCHEMA", "VERSION", "Layout",
-    "OtherDocument", "Record", "documents", "envelope", "iter_files", "load", "load_all",
+    "KINDS", "LEGACY_DEFAULT_MODES", "LEGACY_IN_CHANNELS", "LEGACY_MODE_ORDER", "LEGACY_MODES", "SCHEMA", "VERSION",
+    "Layout", "OtherDocument", "Record", "documents", "envelope", "iter_files", "load", "load_all",
     "read", "unused_path", "utc_stamp", "write", "write_json", "write_text", "RUN_ID_RULE", "check_run_id",
-    "check_writable", "scan",
+    "check_writable", "scan", "Workload", "recorded",
 ]  # fmt: skip

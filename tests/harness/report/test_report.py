@@ -221,11 +221,23 @@ def notes_of(markdown: str) -> dict[int, str]:
     return {int(m.group(1)): m.group(2) for m in re.finditer(r"^(\d+)\. (.*)$", section, re.MULTILINE)}
 
 
-def table(markdown: str, title: str) -> list[list[str]]:
-    """Rows (cells as text) of the Markdown table under `### title`."""
-    block = markdown.split(f"### {title}\n\n", 1)[1].split("\n\n", 1)[0]
-    lines = [line for line in block.splitlines() if line.startswith("|")]
-    return [[c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]] for line in lines[2:]]
+def tables(markdown: str, title: str) -> list[tuple[str | None, list[list[str]]]]:
+    """(workload caption, rows with cells as text) of every Markdown table under `### title`, in order."""
+    found = []
+    for block in markdown.split(f"### {title}\n\n")[1:]:
+        rows, rest = (block.split("\n\n", 1) + [""])[:2]
+        line = rest.split("\n", 1)[0]
+        caption = line.removeprefix("Workload: ").removesuffix(".") if line.startswith("Workload: ") else None
+        lines = [line for line in rows.splitlines() if line.startswith("|")]
+        found.append((caption, [[c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]] for line in lines[2:]]))
+    return found
+
+
+def table(markdown: str, title: str, workload: str | None = None) -> list[list[str]]:
+    """Rows (cells as text) of the Markdown table under `### title` (of `workload`: its caption starts so)."""
+    found = [rows for caption, rows in tables(markdown, title) if (caption or "").startswith(workload or "")]
+    assert found, f"no table {title!r}" + (f" of workload {workload!r}" if workload else "")
+    return found[0]
 
 
 def row(rows: list[list[str]], *first: str) -> list[str]:
@@ -278,13 +290,26 @@ TABLES = [
 ]
 
 
+BENCH = "alexnet (torchvision) · 224x224x3"  # the benchmarks' workload in these records
+TRAIN = "alexnet (torchvision) · 64x64x? · float32 · fashion-mnist/train"  # the trainings' (no channels recorded)
+UNGROUPED = {"Ours vs a plain loop (CPU, 224x224, batch 32)", "Parity error against float64",
+             "Failed or skipped measurements", "Machines", "Software and settings"}  # fmt: skip
+# the benchmarks and the trainings are two workloads: memory is one table each
+TABLE_COUNT = len(TABLES) + 1
+
+
 def test_every_table_and_plot_is_present(generated):
     markdown = (generated / "REPORT.md").read_text()
     page = (generated / "report.html").read_text()
     for title in TABLES:
         assert table(markdown, title), f"table {title!r} is empty"
-        assert f"<caption>{title.replace('&', '&amp;')}</caption>" in page
-    assert markdown.count("\n### ") == len(TABLES) and page.count("<table") == len(TABLES)
+        caption = f"<caption>{title.replace('&', '&amp;')}"
+        assert caption + ("</caption>" if title in UNGROUPED else '<br><span class="workload">Workload: ') in page
+        for workload, _ in tables(markdown, title):
+            assert (workload is None) == (title in UNGROUPED), title  # every other table names its workload
+    assert markdown.count("\n### ") == TABLE_COUNT and page.count("<table") == TABLE_COUNT
+    assert [w for w, _ in tables(markdown, "Peak memory (GiB)")] == [f"{BENCH} · float32", TRAIN]
+    assert [w for w, _ in tables(markdown, TABLE_ACCURACY_TITLE)] == [TRAIN]
     for title in (
         "Throughput on CPU",
         "Throughput on GPU",
@@ -294,7 +319,7 @@ def test_every_table_and_plot_is_present(generated):
         "Data-parallel training on CPU: images/s by world size",
     ):
         assert f"<title>{title}</title>" in page, title
-    assert page.count("<svg") == 6
+    assert page.count("<svg") == 7  # a memory plot per workload
     # values from the records, in the right place
     overhead = table(markdown, "Ours vs a plain loop (CPU, 224x224, batch 32)")
     assert row(overhead, "torch", "eager")[3].startswith("—")  # a failed measurement, with its note
@@ -406,7 +431,8 @@ def test_corrupt_file_is_skipped_with_a_printed_warning(results, tmp_path, capsy
 def test_summary_csv_one_row_per_cell(generated):
     rows = list(csv.DictReader(io.StringIO((generated / "summary.csv").read_text())))
     keys = [(r["kind"], r["framework"], r["device"], r["measurement"]) for r in rows]
-    assert len(keys) == len(set(keys)) == 3 * 2 * (1 + 4) + 3  # train + 4 throughput per framework x device, parity
+    # 4 throughput per framework x device; training (its own workload) on the CPU only; parity
+    assert len(keys) == len(set(keys)) == 3 * 2 * 4 + 3 + 3
     by = {k: r for k, r in zip(keys, rows)}
     torch_gpu = by[("throughput", "torch", "gpu", "train/compute_only")]
     assert torch_gpu["status"] == "ok" and float(torch_gpu["joules_per_image"]) == 0.05
@@ -415,7 +441,10 @@ def test_summary_csv_one_row_per_cell(generated):
     assert jax_gpu["joules_per_image"] == "" and jax_gpu["device_peak_bytes"] == ""
     keras_gpu = by[("throughput", "keras", "gpu", "inference/end_to_end")]
     assert keras_gpu["status"] == "failed" and OOM in keras_gpu["note"] and keras_gpu["images_per_s"] == ""
-    assert by[("train", "torch", "gpu", "accuracy")]["status"] == "missing"
+    assert ("train", "torch", "gpu", "accuracy") not in by  # nothing trained on the GPU: no row of that workload
+    assert torch_gpu["workload"] == f"{BENCH} · float32"
+    assert by[("train", "jax", "cpu", "accuracy")]["workload"] == TRAIN
+    assert (torch_gpu["model"], torch_gpu["width"], torch_gpu["in_channels"]) == ("alexnet", "1.0", "3")
     assert by[("parity", "jax", "cpu", "small/torchvision")]["parity_tier1_max_rel"] == "0.0"
     assert by[("throughput", "jax", "cpu", "train/compute_only")]["rank"] == "1, tie (within noise)"
 
@@ -518,7 +547,7 @@ def test_html_opens_in_headless_chromium(generated, tmp_path):
     errors = [line for line in done.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
     assert not errors, errors
     dom = done.stdout
-    assert dom.count("<table") == len(TABLES) and dom.count("<svg") == 6
+    assert dom.count("<table") == TABLE_COUNT and dom.count("<svg") == 7
     assert "1, tie (within noise)" in dom and "<td>Test CPU 9000</td>" in dom
     shot = tmp_path / "shot.png"
     done = run("--screenshot=" + str(shot), "--window-size=1200,1600", "--hide-scrollbars")
