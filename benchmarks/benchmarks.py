@@ -179,7 +179,7 @@ def _device_batch(model, batch: int, train: bool, seed: int = 0):
     if key not in _BATCHES:
         config = model.config
         rng = np.random.default_rng(seed)
-        images = rng.standard_normal((batch, config.height, config.width, config.in_channels)).astype(np.float32)
+        images = rng.standard_normal((batch, *config.image_size, config.in_channels)).astype(np.float32)
         labels = rng.integers(0, config.num_classes, size=batch) if train else None
         if hasattr(model, "device_batch"):
             data = (model.device_batch(images, labels),) if train else (model.device_batch(images),)
@@ -293,7 +293,7 @@ class Parity:
             if config is None:
                 continue
             weights = impls.init_weights(config, seed=0)
-            shape = (self.batch, config.height, config.width, config.in_channels)
+            shape = (self.batch, *config.image_size, config.in_channels)
             images = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
             reference = impls.create("torch", config.replace(dtype="float64"), device="cpu", seed=0)
             reference.set_weights({k: np.asarray(v, np.float64) for k, v in weights.items()})

@@ -1,8 +1,11 @@
 """The `alexbench` command: a thin layer over importable harness modules.
 
 Each subcommand lives in its own module exposing `add_arguments(parser)` and
-`main(args) -> int`. Errors a user can cause (impls.errors.AlexBenchError) print one
-line and exit 2; `--debug` shows the traceback instead.
+`main(args) -> int`, and optionally `description() -> str`, its --help text (built from the
+constants the code uses, so the numbers it shows are the ones that run; else the module's
+docstring). Help keeps its examples and numbered steps as written (RawDescriptionHelpFormatter).
+Path arguments are made absolute as they are parsed (harness.paths). Errors a user can cause
+(impls.errors.AlexBenchError) print one line and exit 2; `--debug` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ COMMANDS = {
 def build_parser() -> argparse.ArgumentParser:
     from harness import __version__
 
-    parser = argparse.ArgumentParser(prog="alexbench", description="AlexNet across PyTorch, Keras and JAX.")
+    parser = argparse.ArgumentParser(prog="alexbench", description="AlexNet across PyTorch, Keras and JAX.",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--version", action="version", version=f"alexbench {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -38,11 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
             if error.name == module_name:
                 continue  # a subcommand not in this version
             raise
-        command = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip())
+        command = sub.add_parser(name, help=help_text, description=description(module, help_text),
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         module.add_arguments(command)
         command.set_defaults(handler=module.main)
     return parser
+
+
+def description(module, fallback: str) -> str:
+    """A subcommand's --help text: its module's description(), else its docstring."""
+    text = module.description() if callable(getattr(module, "description", None)) else module.__doc__
+    return (text or fallback).strip()
 
 
 def main(argv: list[str] | None = None) -> int:

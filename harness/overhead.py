@@ -16,6 +16,7 @@ import statistics
 import time
 from pathlib import Path
 
+import impls
 from harness.measure.protocol import WorkerProcess
 from harness.measure.worker import Worker
 
@@ -62,10 +63,7 @@ def measure(framework: str, mode: str, settings: dict, log_dir: Path) -> dict:
     settings: device, threads, image_size, batch_size, num_classes, repeats, warmup,
     train_steps, inference_steps."""
     s = settings
-    config = {
-        "variant": "torchvision", "num_classes": s["num_classes"], "image_size": [s["image_size"]] * 2,
-        "in_channels": 3, "dropout": 0.5, "dtype": "float32",
-    }  # fmt: skip
+    config = impls.AlexNetConfig(num_classes=s["num_classes"], image_size=s["image_size"]).to_dict()
     procs = {
         "ours": WorkerProcess(framework, s["device"], s["threads"], "ieee", log_dir / f"{framework}-{mode}.log"),
         "raw": WorkerProcess(

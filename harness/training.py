@@ -32,6 +32,7 @@ class TrainSettings:
     augment: bool = True
     seed: int = 0
     variant: str = "torchvision"
+    width: float = 1.0  # of the network (impls.AlexNetConfig.width)
     in_channels: int = 3
     mode: str | None = None  # execution mode (impls.modes); None: the framework's default
     evals_per_epoch: int = 1  # evaluations of the test split per epoch: points of the convergence curve
@@ -142,6 +143,7 @@ def model_config(settings: TrainSettings, num_classes: int, dtype: str = "float3
     size = settings.image_size
     return AlexNetConfig(
         variant=settings.variant,
+        width=settings.width,
         num_classes=num_classes,
         image_size=(size, size),
         in_channels=settings.in_channels,
@@ -189,10 +191,9 @@ def train_and_evaluate(
     Stops early, marking the result diverged, if the loss becomes NaN or inf.
     progress(n), if given, is called with the number of images after each batch.
     """
-    from tqdm.auto import tqdm
-
     import impls
     from harness import checkpoint as checkpoints
+    from harness.progress import bar as progress_bar
 
     config = model_config(settings, train_set.num_classes)
     optimizer = SGDConfig(settings.lr, settings.momentum, settings.weight_decay)
@@ -223,8 +224,8 @@ def train_and_evaluate(
         checkpoints.save(checkpoint, model.get_weights(), model.get_state(), progress_)
 
     def evaluate_now(epoch: int) -> dict[str, float]:
-        bar = tqdm(total=len(evaluation.prepared), desc=f"{framework} evaluate", unit="img", disable=hidden,
-                   leave=False)  # fmt: skip
+        bar = progress_bar(total=len(evaluation.prepared), desc=f"{framework} evaluate", unit="img", disable=hidden,
+                           leave=False)  # fmt: skip
         metrics = evaluate(model, evaluation, bar, progress)
         bar.close()
         result.curve.append(EvalPoint(epoch, state["images"], state["seconds"], metrics["top1"], metrics["top5"],
@@ -234,7 +235,7 @@ def train_and_evaluate(
     epoch, start = state["position"]
     while epoch < settings.epochs:
         epoch_start = time.perf_counter() - state["epoch_seconds"]
-        bar = tqdm(
+        bar = progress_bar(
             total=len(pipeline.prepared),
             initial=min(start * settings.batch_size, len(pipeline.prepared)),
             desc=f"{framework} epoch {epoch + 1}/{settings.epochs}",

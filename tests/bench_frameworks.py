@@ -93,7 +93,7 @@ def model(request):
 def test_step(benchmark, model, step, batch):
     config = model.config
     rng = np.random.default_rng(0)
-    images = rng.standard_normal((batch, config.height, config.width, config.in_channels)).astype(np.float32)
+    images = rng.standard_normal((batch, config.height, config.image_width, config.in_channels)).astype(np.float32)
     if step == "train":
         data = model.device_batch(images, rng.integers(0, config.num_classes, size=batch))
         call = model.train_step
@@ -106,7 +106,7 @@ def test_step(benchmark, model, step, batch):
         model.synchronize()
         return out
 
-    benchmark.group = f"{step} batch={batch} input={config.height}x{config.width}"
+    benchmark.group = f"{step} batch={batch} input={config.height}x{config.image_width}"
     benchmark.extra_info.update(
         framework=model.framework, mode=model.mode.name, device=DEVICE, threads=THREADS, batch=batch,
         image_size=list(config.image_size), images_per_call=batch,

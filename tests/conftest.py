@@ -85,6 +85,6 @@ def mini_fashion(tmp_path_factory) -> Path:
 
 def batch(config: impls.AlexNetConfig, n: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
-    images = rng.standard_normal((n, config.height, config.width, config.in_channels)).astype(config.dtype)
+    images = rng.standard_normal((n, config.height, config.image_width, config.in_channels)).astype(config.dtype)
     labels = rng.integers(0, config.num_classes, size=n)
     return images, labels

@@ -12,13 +12,15 @@ import json
 import os
 
 from harness import backends, env, results
+from harness.paths import absolute
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument(
-        "--results", default="results", help="where to look for the modes `alexbench run --modes best` chose"
-    )
+        "--results", default="results", type=absolute,
+        help="where to look for the modes `alexbench run --modes best` chose (default: ./results)",
+    )  # fmt: skip
 
 
 def best_modes_here(root: str) -> list[results.Record]:

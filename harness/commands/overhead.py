@@ -1,5 +1,25 @@
 """Side by side: our implementation, timed by the harness, against a plain idiomatic loop.
 
+The --help text is description() (the target ratio from harness.overhead.TARGET).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from harness import env, results
+from harness.measure.protocol import WorkerCrashed
+from harness.overhead import TARGET, format_rows, measure
+from harness.paths import absolute
+from impls.errors import AlexBenchError, ConfigError
+from impls.modes import DEFAULT_MODE, MODES, parse_modes
+
+
+def description() -> str:
+    return f"""\
+Side by side: our implementation, timed by the harness, against a plain idiomatic loop.
+
     alexbench overhead                                  # every framework, its default mode
     alexbench overhead --modes all --repeats 7          # every mode of every framework
     alexbench overhead --frameworks torch --modes torch=eager+compile --image-size 128
@@ -13,22 +33,12 @@ logits to the host). Blocks are interleaved, ours raw ours raw ..., so the machi
 drift hits both alike.
 
 Printed per framework, mode and phase: the median step time of each, and the ratio
-raw / ours (our throughput as a fraction of the raw loop's; >= 0.97 is the target; < 1
+raw / ours (our throughput as a fraction of the raw loop's; >= {TARGET:g} is the target; < 1
 means the harness costs something). The ratio's spread is the range of the per-round
 ratios (one ours block against the raw block next to it). Results go to
-results/overhead/overhead-<UTC time>.json (atomically); nothing else is written.
+OUT/overhead/overhead-<UTC time>.json (OUT: ./results unless --out; atomically); nothing else
+is written.
 """
-
-from __future__ import annotations
-
-import argparse
-import os
-
-from harness import env, results
-from harness.measure.protocol import WorkerCrashed
-from harness.overhead import TARGET, format_rows, measure
-from impls.errors import AlexBenchError, ConfigError
-from impls.modes import DEFAULT_MODE, MODES, parse_modes
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,7 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inference-steps", type=int, default=6, help="inference steps per block")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--out", default="results", help="the JSON goes to OUT/overhead/")
+    parser.add_argument("--out", default="results", type=absolute,
+                        help="the JSON goes to OUT/overhead/ (default: ./results)")  # fmt: skip
 
 
 def best_modes(frameworks: list[str], args: argparse.Namespace) -> dict[str, list[str]]:

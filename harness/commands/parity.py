@@ -1,29 +1,7 @@
 """Prove the implementations compute the same function, in tiers (docs/DESIGN.md).
 
-    alexbench parity                      # both variants, every framework installed here
-    alexbench parity --variants paper --frameworks torch jax --steps 5
-
-Tier 1 (float64, exact): every framework against every other and against an independent
-golden (a plain torch.nn float64 AlexNet trained with torch.optim.SGD): logits, loss, each
-gradient, the loss at every SGD step and each weight after the trajectory, <= 1e-9 as
-max|a-b| / max|b| per tensor. Tier 2 (float32 against the float64 golden, and pairwise):
-logits <= 1e-5, the loss at every step <= 1e-4, gradients <= 2e-3 as ||a-b|| / ||b||, with
-the ReLU units whose sign differs from float64 counted (for a plain torch float32 reference
-trained in lockstep with the golden). --size small: both tiers on 67x67, 10 classes;
-full: logits at 224x224 / 227x227, 1000 classes (float64 and float32); both (default).
-Tier 3 (float32 execution modes: torch eager/compile, Keras graph, ...) and tier 4
-(bfloat16 modes) check every mode that is not its framework's default (tier 2 covers the
-defaults) against the same golden and trajectory: tier 3 under tier 2's bounds; tier 4
-under reduced-precision bounds: logits <= 2e-2 and gradients <= 0.35 as ||a-b|| / ||b||,
-the loss at every step <= 3e-2. --modes none skips tiers 3 and 4.
-Tiers 5 (float64) and 6 (float32): each framework's own data-parallel engine (DDP, JAX
-multi-controller, tf.distribute MultiWorkerMirroredStrategy) on --data-parallel processes
-(default 2), each on its shard of the batch, against one process on the whole batch: the
-loss, every gradient, the loss at every step and the weights under tier 1's (float64) or
-tier 2's (float32) bounds; two wrong recipes (gradients summed over ranks, every rank on the
-same shard) must each miss the gradient bound by 100x or more. --data-parallel 0 skips them.
-Exit status 1 names tier, variant, pair, tensor and step of every exceeded bound; a JSON
-record goes to results/parity/parity-<UTC time>.json.
+The --help text is description(), built from the bounds (harness.parity.metrics.TOLERANCES),
+the SGD settings and the defaults the checks use, so the numbers it shows are the ones checked.
 """
 
 from __future__ import annotations
@@ -37,12 +15,66 @@ from datetime import datetime, timezone
 
 from harness import backends, results
 from harness.parity.document import environment, write_document, write_summary_records
-from harness.parity.metrics import F32_REFERENCE, GOLDEN, PARITY_SGD, TOLERANCES
-from harness.parity.runs import select_frameworks
+from harness.parity.metrics import CONTROL_MARGIN, F32_REFERENCE, GOLDEN, PARITY_SGD, TOLERANCES
+from harness.parity.runs import full_config, select_frameworks, small_config
 from harness.parity.suite import Suite
+from harness.paths import absolute
 from harness.reference import golden
 from impls.config import VARIANTS, SGDConfig
 from impls.errors import ConfigError
+
+STEPS, BATCH, DATA_PARALLEL = 20, 4, 2  # the defaults of --steps, --batch, --data-parallel
+
+
+def description() -> str:
+    t = {tier: {q: _bound(b) for q, (_, b) in bounds.items()} for tier, bounds in TOLERANCES.items()}
+    small, full, paper = small_config("torchvision"), full_config("torchvision"), full_config("paper")
+    sgd = f"lr {_bound(PARITY_SGD.lr)}, momentum {PARITY_SGD.momentum}, weight decay {_bound(PARITY_SGD.weight_decay)}"
+    side, full_side, paper_side = small.height, full.height, paper.height
+    f32, bf16 = t[2], t[4]
+    return f"""\
+Prove the implementations compute the same function, in tiers (docs/DESIGN.md).
+
+    alexbench parity                      # both variants, every framework installed here
+    alexbench parity --variants paper --frameworks torch jax --steps 5
+    alexbench parity --size small --frameworks torch --data-parallel 0 --out-dir /tmp/parity
+
+Every framework starts from the same canonical weights and sees the same batches (batch {BATCH}),
+then follows a {STEPS}-step SGD trajectory ({sgd}).
+Tier 1 (float64, exact): every framework against every other and against an independent
+golden (a plain torch.nn float64 AlexNet trained with torch.optim.SGD): logits, loss, each
+gradient, the loss at every SGD step and each weight after the trajectory, <= {t[1]["weights"]} as
+max|a-b| / max|b| per tensor. Tier 2 (float32 against the float64 golden, and pairwise):
+logits <= {f32["logits"]}, the loss at every step <= {f32["step_loss"]}, gradients <= {f32["grads"]} \
+as ||a-b|| / ||b||, with
+the ReLU units whose sign differs from float64 counted (for a plain torch float32 reference
+trained in lockstep with the golden). --size small: both tiers on {side}x{side}, {small.num_classes} classes;
+full: logits at {full_side}x{full_side} / {paper_side}x{paper_side}, {full.num_classes} classes \
+(float64 and float32); both (default).
+Tier 3 (float32 execution modes: torch eager/compile, Keras graph, ...) and tier 4
+(bfloat16 modes) check every mode that is not its framework's default (tier 2 covers the
+defaults) against the same golden and trajectory: tier 3 under tier 2's bounds; tier 4
+under reduced-precision bounds: logits <= {bf16["logits"]} and gradients <= {bf16["grads"]} as ||a-b|| / ||b||,
+the loss at every step <= {bf16["step_loss"]}. --modes none skips tiers 3 and 4.
+Tiers 5 (float64) and 6 (float32): each framework's own data-parallel engine (DDP, JAX
+multi-controller, tf.distribute MultiWorkerMirroredStrategy) on --data-parallel processes
+(default {DATA_PARALLEL}), each on its shard of the batch, against one process on the whole batch: the
+loss, every gradient, the loss at every step and the weights under tier 1's (float64) or
+tier 2's (float32) bounds; two wrong recipes (gradients summed over ranks, every rank on the
+same shard) must each miss the gradient bound by {1 / CONTROL_MARGIN:.0f}x or more. --data-parallel 0 skips them.
+Exit status 1 names tier, variant, pair, tensor and step of every exceeded bound; a JSON
+record goes to OUT_DIR/parity-<UTC time>.json (OUT_DIR: ./results/parity unless --out-dir).
+"""
+
+
+def _bound(value: float | None) -> str:
+    """1e-9, 2e-3, 0.35: a bound as the docs write it."""
+    if value is None:
+        return "(reported)"
+    if value >= 0.1:
+        return f"{value:g}"
+    mantissa, exponent = f"{value:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 def _names(values: list[str] | None) -> list[str] | None:
@@ -52,6 +84,7 @@ def _names(values: list[str] | None) -> list[str] | None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    small = small_config("torchvision")
     parser.add_argument(
         "--variants", nargs="+", default=None, metavar="VARIANT", help="torchvision, paper (default: both)"
     )
@@ -66,13 +99,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--size",
         choices=["small", "full", "both"],
         default="both",
-        help="small: tiers 1 and 2 on 67x67, 10 classes; full: logits at 224/227, 1000 classes; both (default)",
+        help=f"small: tiers 1 and 2 on {small.height}x{small.height}, {small.num_classes} classes; full: logits at "
+        f"{full_config('torchvision').height}/{full_config('paper').height}, {full_config('paper').num_classes} "
+        "classes; both (default)",
     )
-    parser.add_argument("--steps", type=int, default=20, help="SGD steps of the trajectories (default 20)")
-    parser.add_argument("--batch", type=int, default=4, help="batch size (default 4)")
+    parser.add_argument("--width", type=float, default=1.0,
+                        help="width of the small config: every channel count and hidden width times this "
+                             "(default %(default)s, the published network; tests use 0.125)")  # fmt: skip
+    parser.add_argument("--steps", type=int, default=STEPS, help="SGD steps of the trajectories (default %(default)s)")
+    parser.add_argument("--batch", type=int, default=BATCH, help="batch size (default %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights and batches (default 0)")
     parser.add_argument(
-        "--lr", type=float, default=PARITY_SGD.lr, help="SGD learning rate (default 0.001: why, in docs/DESIGN.md)"
+        "--lr", type=float, default=PARITY_SGD.lr, help="SGD learning rate (default %(default)s; why: docs/DESIGN.md)"
     )
     parser.add_argument("--momentum", type=float, default=PARITY_SGD.momentum)
     parser.add_argument("--weight-decay", type=float, default=PARITY_SGD.weight_decay)
@@ -84,11 +122,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="execution modes for tiers 3/4: 'all' (every non-default mode), 'none', or e.g. 'torch=eager+bf16'",
     )  # fmt: skip
     parser.add_argument(
-        "--data-parallel", type=int, default=2, metavar="N",
-        help="processes of tiers 5/6, data parallel vs one process (default 2; 0 skips them)",
+        "--data-parallel", type=int, default=DATA_PARALLEL, metavar="N",
+        help="processes of tiers 5/6, data parallel vs one process (default %(default)s; 0 skips them)",
     )  # fmt: skip
     parser.add_argument(
-        "--out-dir", default="results/parity", help="where the JSON record goes (default results/parity)"
+        "--out-dir", default="results/parity", type=absolute,
+        help="where the JSON record goes (default: ./results/parity; the summary records go to runs/ beside it)",
     )
 
 
@@ -114,7 +153,7 @@ def main(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     suite = Suite(variants, frameworks, args.size, args.steps, args.batch, args.seed, optimizer, args.device,
-                  _parse_parity_modes(args.modes, frameworks), args.data_parallel).run()  # fmt: skip
+                  _parse_parity_modes(args.modes, frameworks), args.data_parallel, args.width).run()  # fmt: skip
     rows = suite.rows
     failures = [row for row in rows if not row.passed]
     passed = not failures and bool(frameworks)
@@ -132,6 +171,7 @@ def main(args: argparse.Namespace) -> int:
             "optimizer": asdict(optimizer),
             "device": args.device,
             "data_parallel": args.data_parallel,
+            "width": args.width,
             "precision": precision or "cpu: IEEE fp32/fp64",
             "golden": "plain torch.nn AlexNet, float64, torch.optim.SGD, CPU",
         },
@@ -153,7 +193,7 @@ def main(args: argparse.Namespace) -> int:
     layout = results.Layout.of_parity_folder(args.out_dir)
     path = write_document(document, layout)
     settings = {"device": args.device, "batch": args.batch, "steps": args.steps, "seed": args.seed,
-                "size": args.size, "lr": args.lr}  # fmt: skip
+                "size": args.size, "lr": args.lr, "width": args.width}  # fmt: skip
     summaries = write_summary_records(rows, frameworks, variants, settings, layout, path)
     print(f"record: {path}  ({time.perf_counter() - started:.0f} s); summary for reports: {summaries}")
     if failures:

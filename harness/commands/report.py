@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import argparse
 
+from harness.paths import absolute
 from harness.report import README_BEGIN, README_END, generate
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--results", default="results", help="folder with the records (searched recursively)")
-    parser.add_argument("--out", default="results", help="where REPORT.md, report.html and summary.csv go")
+    parser.add_argument("--results", default="results", type=absolute,
+                        help="folder with the records, searched recursively (default: ./results)")  # fmt: skip
+    parser.add_argument("--out", default="results", type=absolute,
+                        help="where REPORT.md, report.html and summary.csv go (default: ./results)")  # fmt: skip
     parser.add_argument(
         "--run",
         metavar="RUN_ID",
@@ -35,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--readme",
         metavar="README.md",
+        type=absolute,
         help=f"also replace the results table between the {README_BEGIN} and {README_END} markers of this file",
     )
 

@@ -1,21 +1,9 @@
 """The main job: train, evaluate and measure every framework on every device, and record it.
 
-    alexbench run                          # every installed framework, CPU (+ GPU where found)
-    alexbench run --frameworks torch,jax --devices gpu --profile full
-    alexbench run --resume                 # finish the latest run, skipping what it recorded
-
-For each framework x device, in its own subprocess (harness.worker):
-1. accuracy: train on Fashion-MNIST and evaluate top-1/top-5 on the test split, same seed,
-   batches, augmentation and hyperparameters for all (defaults sized for a 2-core CPU:
-   64x64 input, an 8,000-image subset, 2 epochs; `--profile full` trains at 224x224 on
-   all 60,000 images, for GPUs);
-2. throughput: training and inference steps at 224x224, batch 32, end-to-end (numpy
-   batches from the pipeline) and compute-only (batch already on the device); warm-up
-   (compilation) timed apart; then blocks of steps interleaved across frameworks and
-   repeated, so drift on a noisy machine hits every framework alike; one worker
-   measures at a time.
-Records go to results/runs/<run id>/, one atomic JSON file per measurement; a framework
-or device that fails leaves a failure record and the run goes on.
+Each framework x device runs in a subprocess of its own (harness.measure.worker): no fight over
+threads or GPU memory, clean memory figures, and one crash cannot take the others down. The
+--help text is description(), built from the profiles and defaults the run uses, so the
+numbers it shows are the ones that run.
 """
 
 from __future__ import annotations
@@ -27,13 +15,50 @@ import sys
 import time
 from pathlib import Path
 
-from harness import results
-from harness.measure.plan import PROFILES, REPLICATES, BenchSettings, Plan
+from harness import progress, results
+from harness.measure.plan import DEFAULT_BATCH_SIZES, PROFILES, REPLICATES, BenchSettings, Plan
 from harness.measure.runner import Runner
 from harness.measure.summary import summary_table
+from harness.paths import absolute
 from harness.training import TrainSettings
 from impls.errors import ConfigError
 from impls.modes import mode_names, parse_modes
+
+
+def description() -> str:
+    quick, full, b = PROFILES["quick"], PROFILES["full"], BenchSettings()
+    q = quick
+    cpu, gpu = (" and ".join(map(str, DEFAULT_BATCH_SIZES[d])) for d in ("cpu", "gpu"))
+    return f"""\
+The main job: train, evaluate and measure every framework on every device, and record it.
+
+    alexbench run                          # every installed framework, CPU (+ GPU where found)
+    alexbench run --frameworks torch,jax --devices gpu --profile full
+    alexbench run --resume                 # finish the latest run, skipping what it recorded
+    alexbench run --out ~/bench            # records under ~/bench/runs/ (any folder, from any folder)
+
+For each framework x device, in its own subprocess:
+  1. accuracy: train on Fashion-MNIST and evaluate top-1/top-5 and the loss on the test
+     split, {REPLICATES["quick"]} times (seeds SEED, SEED+1, ...), paired across frameworks: replicate k
+     of each starts from the same weights and sees the same batches. Profile quick (the
+     default, sized for a 2-core CPU): {_size(quick)} input, a stratified {q["train_subset"]:,}-image
+     training subset and {q["test_subset"]:,} test images, {q["epochs"]} epochs, batch {q["batch_size"]}. Profile full
+     (for GPUs): {_size(full)} on all 60,000 images, {full["epochs"]} epochs, batch {full["batch_size"]}.
+  2. throughput: training and inference steps at {b.image_size}x{b.image_size}, batch {cpu} on CPU,
+     {gpu} on GPUs, compute-only (batch already on the device) and end-to-end (uint8
+     batches from the input pipeline); warm-up (compilation) timed apart; then {b.repeats} rounds of
+     blocks of {b.train_steps} training + {b.inference_steps} inference steps, interleaved across frameworks (A B C
+     A B C ...), one worker measuring at a time.
+
+Records go to OUT/runs/<run id>/ (OUT: ./results unless --out), one atomic JSON file per
+measurement; a framework or device that fails leaves a failure record and the run goes on.
+Without a terminal (a log, CI, nohup) progress is one plain line per finished step and at
+most one every {progress.DEFAULT_INTERVAL:.0f} s while a phase runs.
+"""
+
+
+def _size(profile: dict) -> str:
+    return f"{profile['image_size']}x{profile['image_size']}"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, help="override the profile's epochs")
     parser.add_argument("--train-subset", type=int, help="override the profile's training images (0: all)")
     parser.add_argument("--train-image-size", type=int, help="override the profile's training input size")
-    parser.add_argument("--data-dir", help="Fashion-MNIST folder (default: the Debian package's)")
+    parser.add_argument("--data-dir", type=absolute, help="Fashion-MNIST folder (default: the Debian package's)")
     parser.add_argument(
         "--batch-sizes", metavar="N[,N...]",
         help="throughput batch sizes, the first shown in the headline tables (default: 32 on CPU, 32,256 on GPU)",
@@ -51,6 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, help="one throughput batch size (--batch-sizes N)")
     parser.add_argument("--image-size", type=int, default=BenchSettings.image_size, help="throughput input size")
     parser.add_argument("--variant", default="torchvision", choices=["torchvision", "paper"])
+    parser.add_argument("--width", type=float, default=1.0,
+                        help="network width: every channel count and hidden width times this (default "
+                             "%(default)s, the published network; smaller for quick checks)")  # fmt: skip
     parser.add_argument(
         "--modes", default="default",
         help="execution modes to time: 'default' (each framework's default), 'all', 'best' (a short trial of "
@@ -66,7 +94,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU threads, the same for all")
     parser.add_argument("--tf32", action="store_true", help="allow TF32 on GPUs (default: IEEE float32, recorded)")
-    parser.add_argument("--out", default="results", help="results folder (records go to OUT/runs/RUN_ID)")
+    parser.add_argument("--out", default="results", type=absolute,
+                        help="results folder (records go to OUT/runs/RUN_ID; default: ./results)")  # fmt: skip
     parser.add_argument("--run-id", help="name of this run (default: UTC timestamp)")
     parser.add_argument("--resume", nargs="?", const="latest", help="continue a run (default: the latest one)")
     parser.add_argument(
@@ -94,13 +123,15 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         raise ConfigError(f"--devices must be auto, cpu, gpu or cpu,gpu; got {args.devices!r}")
     train, seeds = None, None
     if not args.skip_accuracy:
-        fields = dict(PROFILES[args.profile], seed=args.seed, variant=args.variant, lr=args.lr)
+        fields = dict(PROFILES[args.profile], seed=args.seed, variant=args.variant, lr=args.lr,
+                      width=args.width)  # fmt: skip
         for name, value in (("epochs", args.epochs), ("train_subset", args.train_subset),
                             ("image_size", args.train_image_size)):  # fmt: skip
             if value is not None:
                 fields[name] = value or None if name == "train_subset" else value
         train = TrainSettings(**fields)
-        impls.AlexNetConfig(variant=train.variant, image_size=train.image_size)  # fail now, not in a worker
+        # fail now, not in a worker
+        impls.AlexNetConfig(variant=train.variant, image_size=train.image_size, width=train.width)
         replicates = REPLICATES[args.profile] if args.seeds is None else args.seeds
         if replicates < 1:
             raise ConfigError(f"--seeds must be >= 1, got {replicates}")
@@ -108,10 +139,11 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
     bench = None
     if not args.skip_throughput:
         bench = BenchSettings(
-            variant=args.variant, image_size=args.image_size, batch_sizes=_batch_sizes(args), warmup=args.warmup,
+            variant=args.variant, width=args.width, image_size=args.image_size, batch_sizes=_batch_sizes(args),
+            warmup=args.warmup,
             repeats=args.repeats, train_steps=args.train_steps, inference_steps=args.inference_steps,
         )  # fmt: skip
-        impls.AlexNetConfig(variant=bench.variant, image_size=bench.image_size)
+        impls.AlexNetConfig(variant=bench.variant, image_size=bench.image_size, width=bench.width)
         for name in ("repeats", "train_steps", "inference_steps"):
             if getattr(bench, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be >= 1")
@@ -208,7 +240,8 @@ def main(args: argparse.Namespace) -> int:
               f"continue with: alexbench run --resume {plan.run_id}", file=sys.stderr)  # fmt: skip
         return 130
     print()
-    print(summary_table(written))
+    recorded = {**runner.done, **{r.key: r for r in written}}  # with --resume, what the run had already
+    print(summary_table(list(recorded.values())))
     print(f"\n{len(written)} record(s) in {runner.run_dir} ({time.perf_counter() - start:.0f} s)")
     failed = [r for r in written if r.kind == "failure" and not (r.error or "").startswith("skipped")]
     diverged = [r for r in written if r.kind == "train" and r.metrics.get("diverged")]

@@ -1,18 +1,6 @@
 """Data-parallel training throughput at each world size, on each framework's own engine.
 
-    alexbench scale                              # every framework, 1 and 2 processes, this CPU
-    alexbench scale --frameworks torch --nproc 1,2,4 --device gpu --batch 256
-
-torch runs DistributedDataParallel (processes started by torchrun; gloo on CPU, NCCL on
-GPUs), JAX multi-controller jax.distributed with the batch sharded over a device mesh,
-Keras/TensorFlow MultiWorkerMirroredStrategy (TF_CONFIG) around alexbench's own
-tf.function step. A fixed global batch is split equally over the ranks; on a CPU host the
-total cores stay fixed (N ranks x T/N threads, each rank pinned to its own cores). World
-sizes are measured in interleaved rounds; one record per framework and world size (plus
-world size 1 without the engine, to see what the engine costs there), with images/s, the
-spread of the ranks' step times and the scaling efficiency. A rank that dies or hangs ends
-its launch within seconds (the others are killed) and leaves a failure record. Records go
-to results/runs/<run id>/; `alexbench report` shows them in its Scaling section.
+The --help text is description(), built from ScaleSettings' defaults (the numbers that run).
 """
 
 from __future__ import annotations
@@ -21,28 +9,59 @@ import argparse
 import os
 import sys
 
+import impls
 from harness import env, results
 from harness.distributed.launch import task_document
 from harness.measure.scaling import ScaleSettings, measure, task
+from harness.paths import absolute
 from impls.errors import ConfigError
+
+
+def description() -> str:
+    d = ScaleSettings()
+    sizes = " and ".join(map(str, d.world_sizes))
+    return f"""\
+Data-parallel training throughput at each world size, on each framework's own engine.
+
+    alexbench scale                              # every framework, {sizes} processes, this CPU
+    alexbench scale --frameworks torch --nproc 1,2,4 --device gpu --batch 256
+    alexbench scale --frameworks torch --nproc 1,16 --write-task task.json   # ranks by hand, several hosts
+
+torch runs DistributedDataParallel (processes started by torchrun; gloo on CPU, NCCL on
+GPUs), JAX multi-controller jax.distributed with the batch sharded over a device mesh,
+Keras/TensorFlow MultiWorkerMirroredStrategy (TF_CONFIG) around alexbench's own
+tf.function step. A fixed global batch (default {d.batch}, at {d.image_size}x{d.image_size}) is split equally over
+the ranks; on a CPU host the total cores stay fixed (N ranks x T/N threads, each rank pinned
+to its own cores). World sizes are measured in {d.rounds} interleaved rounds of {d.steps} timed steps (after
+{d.warmup} of warm-up); one record per framework and world size (plus world size 1 without the
+engine, to see what the engine costs there), with images/s, the spread of the ranks' step
+times and the scaling efficiency. A rank that dies or hangs ends its launch within seconds
+(the others are killed) and leaves a failure record; a launch may take {d.deadline:.0f} s at most.
+Records go to OUT/runs/<run id>/ (OUT: ./results unless --out); `alexbench report` shows
+them in its Scaling section.
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = ScaleSettings()
     parser.add_argument("--frameworks", default="all", help="comma-separated, or 'all' installed")
-    parser.add_argument("--nproc", default="1,2", help="world sizes to measure (default 1,2)")
+    parser.add_argument("--nproc", default=",".join(map(str, defaults.world_sizes)),
+                        help="world sizes to measure (default %(default)s)")  # fmt: skip
     parser.add_argument("--device", default="cpu", choices=["cpu", "gpu"], help="gpu: one GPU per rank")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU threads in all, split over ranks")
     parser.add_argument("--batch", type=int, default=defaults.batch, help="the global batch, split over the ranks")
     parser.add_argument("--image-size", type=int, default=defaults.image_size)
+    parser.add_argument("--width", type=float, default=defaults.width,
+                        help="network width: channel counts and hidden widths times this (default %(default)s)")
     parser.add_argument("--steps", type=int, default=defaults.steps, help="timed steps per launch")
     parser.add_argument("--warmup", type=int, default=defaults.warmup)
     parser.add_argument("--rounds", type=int, default=defaults.rounds, help="interleaved rounds of every world size")
     parser.add_argument("--deadline", type=float, default=defaults.deadline,
                         help="seconds one launch may take before every rank is killed")  # fmt: skip
-    parser.add_argument("--out", default="results", help="results folder (records go to OUT/runs/RUN_ID)")
+    parser.add_argument("--out", default="results", type=absolute,
+                        help="results folder (records go to OUT/runs/RUN_ID; default: ./results)")  # fmt: skip
     parser.add_argument("--run-id", help="name of this run (default: scale-<UTC time>)")
-    parser.add_argument("--write-task", metavar="FILE",
+    parser.add_argument("--write-task", metavar="FILE", type=absolute,
                         help="write the task of one framework at the largest --nproc to FILE and stop: for ranks "
                              "started by hand on several hosts (README: Data parallel)")  # fmt: skip
 
@@ -62,8 +81,10 @@ def settings_from_args(args: argparse.Namespace) -> ScaleSettings:
     odd = [n for n in sizes if args.batch % n]
     if odd:
         raise ConfigError(f"the global batch {args.batch} does not split equally over {odd} ranks: choose another")
-    return ScaleSettings(sizes, args.device, args.threads, args.batch, args.image_size, 1000, args.warmup,
-                         args.steps, args.rounds, args.deadline)  # fmt: skip
+    impls.AlexNetConfig(image_size=args.image_size, width=args.width)  # a size or width we cannot build fails now
+    return ScaleSettings(sizes, args.device, args.threads, args.batch, args.image_size, width=args.width,
+                         num_classes=1000, warmup=args.warmup, steps=args.steps, rounds=args.rounds,
+                         deadline=args.deadline)  # fmt: skip
 
 
 def main(args: argparse.Namespace) -> int:

@@ -1,12 +1,6 @@
 """Train one framework on a dataset and evaluate top-1 / top-5 on its test split.
 
-    alexbench train --framework torch                  # Fashion-MNIST, defaults below
-    alexbench train --framework jax --epochs 3 --image-size 96 --train-subset 20000
-    alexbench train --framework keras --seeds 3           # three replicates: mean, spread, 95% interval
-
-Defaults are sized for a 2-core CPU (64x64 input, 10,000 training images, 2 epochs: a few
-minutes); use --image-size 224 --train-subset 0 (all) on a GPU for full-size training.
-Every framework gets the same seed, weights, batches, augmentation and hyperparameters.
+The --help text is description(), built from TrainSettings' defaults (the numbers that run).
 """
 
 from __future__ import annotations
@@ -15,15 +9,35 @@ import argparse
 from dataclasses import replace
 
 from harness import stats
+from harness.paths import absolute
 from harness.training import TrainSettings, load_data, model_config, train_and_evaluate, tta_thresholds
 from impls.errors import AlexBenchError
 from impls.modes import resolve
 
 
+def description() -> str:
+    d = TrainSettings()
+    subset = f"a stratified {d.train_subset:,}-image subset" if d.train_subset else "all training images"
+    return f"""\
+Train one framework on a dataset and evaluate top-1 / top-5 on its test split.
+
+    alexbench train --framework torch                  # Fashion-MNIST, the defaults below
+    alexbench train --framework jax --epochs 3 --image-size 96 --train-subset 20000
+    alexbench train --framework keras --seeds 3        # three replicates: mean, spread, 95% interval
+    alexbench train --dataset folder --data-dir ~/photos --checkpoint run.npz   # your own images
+
+Defaults are sized for a 2-core CPU ({d.image_size}x{d.image_size} input, {subset}, {d.epochs} epochs,
+batch {d.batch_size}, SGD lr {d.lr} / momentum {d.momentum} / weight decay {d.weight_decay}, random crops and flips:
+a few minutes); use --image-size 224 --train-subset 0 (all) on a GPU for full-size training.
+Every framework gets the same seed, weights, batches, augmentation and hyperparameters.
+"""
+
+
 def add_settings_arguments(parser: argparse.ArgumentParser, defaults: TrainSettings = TrainSettings()) -> None:
     d = defaults
     parser.add_argument("--dataset", default="fashion-mnist", choices=["fashion-mnist", "folder"])
-    parser.add_argument("--data-dir", help="Fashion-MNIST IDX folder, or the image folder for --dataset folder")
+    parser.add_argument("--data-dir", type=absolute,
+                        help="Fashion-MNIST IDX folder, or the image folder for --dataset folder")  # fmt: skip
     parser.add_argument(
         "--strict-images", action="store_true", help="fail on an unreadable image instead of skipping it"
     )
@@ -74,7 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--evals-per-epoch", type=int, default=1, help="test-split evaluations per epoch")
     parser.add_argument(
-        "--checkpoint", metavar="PATH.npz",
+        "--checkpoint", metavar="PATH.npz", type=absolute,
         help="save the training there every 5 minutes and after each epoch; if it exists, continue from it "
         "(same settings): from the batch it had reached (with --seeds N, one file per seed: PATH-seedK.npz)",
     )  # fmt: skip

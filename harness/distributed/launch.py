@@ -67,12 +67,13 @@ def launch(framework: str, world: int, task: dict, deadline: float = 600.0, log:
     kept with its log after a failure)."""
     backend = backends.get(framework)
     temporary = folder is None
-    folder = Path(folder or tempfile.mkdtemp(prefix="alexbench-dp-"))
+    # the ranks start in the project's root (cwd=ROOT): every path they are handed is absolute
+    folder = Path(folder or tempfile.mkdtemp(prefix="alexbench-dp-")).absolute()
     folder.mkdir(parents=True, exist_ok=True)
     spec = folder / "task.json"
     spec.write_text(json.dumps(task_document(framework, world, task)))
     argv = ["--task", str(spec), "--out", str(folder)]
-    log = log or folder / "ranks.log"
+    log = Path(log).absolute() if log else folder / "ranks.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     environment = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2")
     if task.get("device", "cpu") == "cpu":

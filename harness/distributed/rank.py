@@ -77,9 +77,7 @@ def _model(task: dict, engine, config):
 def _config(task: dict):
     import impls
 
-    fields = dict(task["config"])
-    fields["image_size"] = tuple(fields["image_size"])
-    return impls.AlexNetConfig(**fields)
+    return impls.AlexNetConfig.from_dict(task["config"])
 
 
 def _shard(batch, rank: int, world: int, control: str | None):
@@ -153,7 +151,7 @@ def throughput(task: dict, rank: int, world: int, engine, out: Path):
         model.distribute(engine)
     local = task["batch"] // world
     rng = np.random.default_rng([task.get("seed", 0), rank])
-    images = rng.integers(0, 256, (local, config.height, config.width, config.in_channels), dtype=np.uint8)
+    images = rng.integers(0, 256, (local, config.height, config.image_width, config.in_channels), dtype=np.uint8)
     labels = rng.integers(0, config.num_classes, size=local)
     batch = model.device_batch(images, labels)
     warm = []

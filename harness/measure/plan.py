@@ -17,7 +17,8 @@ from harness.training import TrainSettings
 
 PROFILES = {
     # accuracy training (TrainSettings fields) per profile
-    "quick": dict(epochs=2, image_size=64, train_subset=4000, test_subset=2000, batch_size=64, evals_per_epoch=2),
+    # quick: 3 seeds x 3 frameworks fit `make run` in 15 minutes on 2 cores (README says what it trades)
+    "quick": dict(epochs=2, image_size=64, train_subset=3000, test_subset=1000, batch_size=64, evals_per_epoch=2),
     "full": dict(epochs=10, image_size=224, train_subset=None, test_subset=None, batch_size=128, evals_per_epoch=2),
 }
 # Accuracy replicates (seeds) per profile: one float32 training run per framework measures the
@@ -28,6 +29,7 @@ REPLICATES = {"quick": 3, "full": 3}
 @dataclass
 class BenchSettings:
     variant: str = "torchvision"
+    width: float = 1.0  # of the network (impls.AlexNetConfig.width; published figures: 1)
     image_size: int = 224
     num_classes: int = 1000
     batch_size: int = 32  # the batch of the session being measured (one of batch_sizes)

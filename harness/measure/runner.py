@@ -12,13 +12,15 @@ from __future__ import annotations
 import sys
 from dataclasses import asdict, replace
 from datetime import datetime, timezone
+from pathlib import Path
 
-from harness import backends, results
+from harness import backends, progress, results
 from harness import env as env_module
 from harness.measure.plan import DEFAULT_BATCH_SIZES, Plan
 from harness.measure.protocol import Deadlines, WorkerCrashed, WorkerProcess, close_all
 from harness.measure.summary import accuracy_record
 from harness.measure.throughput import ThroughputSession, measure_pipeline
+from harness.paths import absolute_or_none
 from impls.errors import AlexBenchError
 from impls.modes import DEFAULT_MODE, mode_names
 
@@ -26,10 +28,11 @@ from impls.modes import DEFAULT_MODE, mode_names
 class Runner:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
-        self.layout = results.Layout(plan.out)
+        self.layout = results.Layout(Path(plan.out).absolute())  # workers run elsewhere: absolute paths only
         self.run_dir = self.layout.run(plan.run_id)
         self.machine = env_module.machine()
         self.done = {r.key: r for _, r, _ in results.load_all(self.run_dir)} if plan.resume else {}
+        self.bench_workload: dict = {}  # the benchmarks' workload fields, for --resume (set by throughput())
         self.written: list[results.Record] = []
         self.hello: dict[tuple[str, str], dict] = {}
         self.peaks: dict[str, dict[str, float]] = {}  # dtype -> device -> GFLOP/s
@@ -66,8 +69,12 @@ class Runner:
 
     def skip(self, kind: str, framework: str, device: str, measurement: str, mode: str | None = None,
              seed: int | None = None, settings: dict | None = None) -> bool:  # fmt: skip
-        record = results.Record(kind, framework, device, measurement, "", mode=mode, seed=seed, settings=settings or {})
-        return record.key in self.done
+        """Is this measurement in the run already (--resume)? Keys name the workload: the
+        probe carries the training's or the benchmarks' (the records' own fields)."""
+        workload = results.Record.workload_fields(self.plan.train) if kind == "train" else self.bench_workload
+        record = results.Record(kind, framework, device, measurement, "", mode=mode, seed=seed, settings=settings or {},
+                                **workload)  # fmt: skip
+        return results.recorded(self.done, record) is not None
 
     # -------------------------------------------------------------- devices
     def targets(self) -> list[tuple[str, str]]:
@@ -98,8 +105,7 @@ class Runner:
 
     # -------------------------------------------------------------- phases
     def run(self) -> list[results.Record]:
-        from tqdm.auto import tqdm
-
+        bar = progress.bar  # tqdm's bars on a terminal, plain lines in a log
         pairs = self.targets()
         if not pairs:
             raise AlexBenchError("nothing to run: no requested framework is installed (see `alexbench info`)")
@@ -110,9 +116,9 @@ class Runner:
                     if self.skip("train", framework, device, "accuracy", DEFAULT_MODE[framework], seed):
                         print(f"  {framework} on {device}: accuracy (seed {seed}) already recorded (--resume)")
                         continue
-                    self.train(framework, device, tqdm, seed)
+                    self.train(framework, device, bar, seed)
         if self.plan.bench:
-            self.throughput(pairs, tqdm)
+            self.throughput(pairs, bar)
         return self.written
 
     def start(self, framework: str, device: str, mode: str | None = None) -> WorkerProcess:
@@ -122,26 +128,26 @@ class Runner:
         self.hello[(framework, device)] = worker.call("hello")
         return worker
 
-    def train(self, framework: str, device: str, tqdm, seed: int) -> None:
+    def train(self, framework: str, device: str, bar, seed: int) -> None:
         """One accuracy training; an interrupted one (its checkpoint in the run folder)
-        continues from its step with --resume."""
+        continues from its step with --resume. `bar`: a progress.bar factory."""
         settings = replace(self.plan.train, seed=seed)
         checkpoint = self.layout.checkpoint(self.plan.run_id, f"{framework}-{device}-seed{seed}")
         started = _now()
         worker = None
         try:
             worker = self.start(framework, device)
-            bar = tqdm(desc=f"{framework}/{device} accuracy, seed {seed}", unit="img", leave=False, disable=None)
+            shown = bar(desc=f"{framework}/{device} accuracy, seed {seed}", unit="img", leave=False, disable=None)
 
-            def progress(message):
+            def advance(message):
                 if "total" in message:
-                    bar.reset(total=message["total"])
+                    shown.reset(total=message["total"])
                 else:
-                    bar.update(message["progress"])
+                    shown.update(message["progress"])
 
-            out = worker.call("train", progress=progress, settings=asdict(settings), data_dir=self.plan.data_dir,
-                              checkpoint=str(checkpoint))  # fmt: skip
-            bar.close()
+            out = worker.call("train", progress=advance, settings=asdict(settings),
+                              data_dir=absolute_or_none(self.plan.data_dir), checkpoint=str(checkpoint))  # fmt: skip
+            shown.close()
         except (AlexBenchError, WorkerCrashed) as error:
             self.failure(framework, device, "accuracy", str(error), DEFAULT_MODE[framework], seed)
             return
@@ -151,7 +157,7 @@ class Runner:
                                     started))  # fmt: skip
         checkpoint.unlink(missing_ok=True)  # the record has it all now
 
-    def throughput(self, pairs: list[tuple[str, str]], tqdm) -> None:
+    def throughput(self, pairs: list[tuple[str, str]], bar) -> None:
         """Time every (framework, device, mode) slot at every batch size (a
         throughput.ThroughputSession per batch size, after the input pipeline alone at that
         size); with --modes best every mode is a candidate of the trial."""
@@ -159,8 +165,10 @@ class Runner:
 
         bench, best = self.plan.bench, self.plan.best
         config = impls.AlexNetConfig(
-            variant=bench.variant, num_classes=bench.num_classes, image_size=(bench.image_size, bench.image_size)
+            variant=bench.variant, num_classes=bench.num_classes, image_size=(bench.image_size, bench.image_size),
+            width=bench.width,
         )
+        self.bench_workload = results.Record.workload_fields(config)
         sizes = {d: bench.batch_sizes or DEFAULT_BATCH_SIZES.get(d, (32,)) for _, d in pairs}
         for batch in dict.fromkeys(b for d in sizes for b in sizes[d]):
             at = [(f, d) for f, d in pairs if batch in sizes[d]]
@@ -177,7 +185,7 @@ class Runner:
             if best:  # a pair whose trial or winners are incomplete is tried again, every mode
                 pending = {(f, d) for f, d, _ in todo}
                 todo = [slot for slot in slots if slot[:2] in pending]
-            ThroughputSession(self, config, todo, _now(), session).run(tqdm, best)
+            ThroughputSession(self, config, todo, _now(), session).run(bar, best)
 
     def measured(self, slot: tuple[str, str, str], bench) -> bool:
         """Is this slot recorded already at this batch (--resume)? With --modes best: did its

@@ -14,6 +14,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
+import impls
 from harness import stats
 from harness.distributed.launch import LaunchFailed, launch
 from harness.results import Record
@@ -26,6 +27,7 @@ class ScaleSettings:
     threads: int = 2  # total CPU threads, split over the ranks
     batch: int = 32  # the global batch
     image_size: int = 224
+    width: float = 1.0  # of the network (impls.AlexNetConfig.width)
     num_classes: int = 1000
     warmup: int = 2
     steps: int = 6  # timed steps per launch
@@ -35,8 +37,8 @@ class ScaleSettings:
 
 def task(settings: ScaleSettings, world: int, engine: bool) -> dict:
     threads = max(1, settings.threads // world) if settings.device == "cpu" else settings.threads
-    config = {"variant": "torchvision", "num_classes": settings.num_classes, "in_channels": 3, "dropout": 0.5,
-              "image_size": [settings.image_size] * 2, "dtype": "float32"}  # fmt: skip
+    config = impls.AlexNetConfig(num_classes=settings.num_classes, image_size=settings.image_size,
+                               width=settings.width).to_dict()
     return {"kind": "throughput", "config": config, "batch": settings.batch, "warmup": settings.warmup,
             "steps": settings.steps, "threads": threads, "device": settings.device, "engine": engine}  # fmt: skip
 
@@ -78,7 +80,9 @@ def measure(framework: str, settings: ScaleSettings, folder, run_id: str, progre
     for label, world in labels:
         if label in failures:
             records.append(Record("failure", framework, settings.device, f"scale/{label}", run_id,
-                                  error=failures[label], settings=vars(settings).copy()))  # fmt: skip
+                                  error=failures[label], settings=vars(settings).copy(),
+                                  image_size=[settings.image_size] * 2,
+                                  **Record.model_fields(task(settings, world, True)["config"])))  # fmt: skip
             continue
         rate = stats.throughput(seconds[label], settings.batch)
         medians = [m for round_ in per_rank[label] for m in round_]
@@ -109,6 +113,6 @@ def measure(framework: str, settings: ScaleSettings, folder, run_id: str, progre
             "scaling", framework, settings.device, f"scale/{label}", run_id, batch_size=settings.batch,
             image_size=[settings.image_size] * 2, dataset="synthetic", metrics=metrics, samples=seconds[label],
             settings={**vars(settings), "world_sizes": list(settings.world_sizes), "versions": versions},
-            notes=notes,
+            notes=notes, **Record.model_fields(task(settings, world, True)["config"]),
         ))  # fmt: skip
     return records

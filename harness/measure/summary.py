@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 
 import impls
 from harness import stats
@@ -50,7 +51,7 @@ def accuracy_record(out: dict, settings: TrainSettings, framework: str, device: 
         "train", framework, device, "accuracy", run_id, variant=settings.variant, mode=mode,
         batch_size=settings.batch_size, image_size=[settings.image_size] * 2, dataset=out["dataset"],
         metrics=metrics, samples=out["epochs"], settings=asdict(settings), notes=notes, started=started,
-        seed=settings.seed, curve=out["curve"],
+        seed=settings.seed, curve=out["curve"], **Record.model_fields(settings),
     )  # fmt: skip
 
 
@@ -115,22 +116,13 @@ def throughput_record(
         "throughput", framework, device, f"{phase}/{pipe}", run_id, variant=config.variant,
         precision=peak_dtype, mode=mode, batch_size=batch_size, image_size=list(config.image_size),
         dataset="synthetic", metrics=metrics, samples=seconds, settings=asdict(bench), notes=notes,
-        started=started,
+        started=started, **Record.model_fields(config),
     )  # fmt: skip
 
 
 # ------------------------------------------------------------------------------ console
 def summary_table(written: list[Record]) -> str:
-    lines = []
-    train = [r for r in written if r.kind == "train"]
-    if train:
-        lines.append(f"{'accuracy':<16} {'top-1':>7} {'top-5':>7} {'loss':>7} {'seconds':>8}")
-        for r in train:
-            m = r.metrics
-            lines.append(
-                f"{r.framework + '/' + r.device:<16} {_pct(m['top1'])} {_pct(m['top5'])} "
-                f"{_num(m['test_loss'], 7, 3)} {_num(m['seconds'], 8, 0)}" + ("  DIVERGED" if m.get("diverged") else "")
-            )
+    lines = accuracy_lines([r for r in written if r.kind == "train"])
     bench = [r for r in written if r.kind == "throughput"]
     if bench:
         lines.append("")
@@ -151,6 +143,69 @@ def summary_table(written: list[Record]) -> str:
         lines.append("")
         lines.extend(f"FAILED {r.framework}/{r.device} {r.measurement}: {r.error}" for r in failures)
     return "\n".join(lines)
+
+
+def accuracy_lines(train: list[Record]) -> list[str]:
+    """The accuracy table of a run: one row per framework, device and seed; then per framework
+    the mean ± standard deviation over the seeds with its rank, and every pair of frameworks
+    compared per seed: the same figures and verdicts as the report's Accuracy section
+    (harness.report.accuracy, which decides them: one rule, one implementation)."""
+    if not train:
+        return []
+    from harness.report import Entry, Selection
+    from harness.report import accuracy as report
+
+    order = list(dict.fromkeys((r.device, r.framework) for r in train))
+    rows = sorted(train, key=lambda r: (order.index((r.device, r.framework)), r.seed if r.seed is not None else -1))
+    lines = [f"{'accuracy':<16} {'seed':>4} {'top-1':>7} {'top-5':>7} {'loss':>7} {'seconds':>8}"]
+    for r in rows:
+        m = r.metrics
+        seed = "—" if r.seed is None else str(r.seed)
+        lines.append(
+            f"{r.framework + '/' + r.device:<16} {seed:>4} {_pct(m.get('top1'))} {_pct(m.get('top5'))} "
+            f"{_num(m.get('test_loss'), 7, 3)} {_num(m.get('seconds'), 8, 0)}"
+            + ("  DIVERGED" if m.get("diverged") else "")
+        )  # fmt: skip
+    # the environment says which mode was the default: the report's selection reads it
+    s = Selection([Entry.of(Path(""), r, {"modes": {"default": r.mode}}) for r in train])
+    lines += ["", f"{'over seeds':<16} {'n':>2}  {'top-1 (%)':<15} {'top-5 (%)':<15} rank (top-1, paired t-test)"]
+    single = False
+    for device, framework in order:
+        group = report.replicates(s, framework, device)
+        values = {m: [e.metrics[m] for e in group if e.metrics.get(m) is not None] for m in ("top1", "top5")}
+        ranked = report.ranks(s, device, "top1")
+        single = single or len(group) < 2
+        rank = ranked.get(framework) or ("—" if len(group) < 2 or not values["top1"] else report.TIE)
+        lines.append(f"{framework + '/' + device:<16} {len(group):>2}  {_mean_sd(values['top1']):<15} "
+                     f"{_mean_sd(values['top5']):<15} {rank}")  # fmt: skip
+    if single:
+        lines.append(f"  {report.N_ONE}")
+    pairs = []
+    for device in s.devices:
+        frameworks = [f for d, f in order if d == device and report.replicates(s, f, device)]
+        pairs += [(device, a, b) for i, a in enumerate(frameworks) for b in frameworks[i + 1 :]]
+    if pairs:
+        lines += ["", f"{'top-1 points, paired':<26} {'n':>2} {'a - b':>7} {'95% interval':>16} {'p':>6}  verdict"]
+    for device, a, b in pairs:
+        c = report.compare(s, device, a, b, "top1")
+        t = c.test
+        low, high = t.get("ci95_low"), t.get("ci95_high")
+        interval = "—" if low is None else f"[{low * 100:+.2f}, {high * 100:+.2f}]"
+        difference = "—" if t.get("mean") is None else f"{t['mean'] * 100:+.2f}"
+        p = "—" if t.get("p") is None else f"{t['p']:.3f}"
+        lines.append(f"{a + ' vs ' + b + ' on ' + device.upper():<26} {c.pairs:>2} {difference:>7} {interval:>16} "
+                     f"{p:>6}  {c.verdict}")  # fmt: skip
+    return lines
+
+
+def _mean_sd(values: list[float]) -> str:
+    """'70.94 ± 1.10' (points of a fraction), the one value, or a dash."""
+    summary = stats.mean_ci(values)
+    if not summary["n"]:
+        return "—"
+    if summary["sd"] is None:
+        return f"{summary['mean'] * 100:.2f}"
+    return f"{summary['mean'] * 100:.2f} ± {summary['sd'] * 100:.2f}"
 
 
 def _pct(value) -> str:

@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import asdict
 
+from harness import progress
 from harness.measure.protocol import WorkerCrashed, WorkerProcess, close_all
 from harness.measure.selection import choose, selection_record, won_phases
 from harness.measure.summary import throughput_record
@@ -36,7 +37,8 @@ class ThroughputSession:
         self.won: dict[Slot, dict[str, str]] = {}  # --modes best: slot -> {phase it won: precision class}
         self.setup_seconds = 0.0  # building and warming up every slot (with --modes best: every candidate)
 
-    def run(self, tqdm, best: bool) -> None:
+    def run(self, bar, best: bool) -> None:
+        """Set up every slot, then time them (`bar`: a progress.bar factory)."""
         try:
             start = time.perf_counter()
             for slot in self.slots:  # start and warm up each worker, one at a time
@@ -46,8 +48,9 @@ class ThroughputSession:
             every = [(p, q) for p in ("train", "inference") for q in self.bench.pipelines]
             phases = {slot: every for slot in self.workers}
             if best:
-                phases = self.trial(tqdm)
-            samples, blocks = self.interleave(phases, self.bench.repeats, tqdm, "throughput (interleaved)")
+                phases = self.trial(bar)
+            label = f"throughput at batch {self.bench.batch_size} (interleaved)"
+            samples, blocks = self.interleave(phases, self.bench.repeats, bar, label)
             self.record(phases, samples, blocks)
         finally:
             close_all(self.workers.values())
@@ -58,9 +61,10 @@ class ThroughputSession:
         framework, device, mode = slot
         bench = self.bench
         try:
+            start = time.perf_counter()
             self.workers[slot] = self.runner.start(framework, device, mode)
             self.setup[slot] = self.workers[slot].call(
-                "bench_setup", config=_config_dict(self.config), batch_size=bench.batch_size, warmup=bench.warmup,
+                "bench_setup", config=self.config.to_dict(), batch_size=bench.batch_size, warmup=bench.warmup,
                 mode=mode,
             )  # fmt: skip
             for note in self.setup[slot]["notes"]:
@@ -68,6 +72,8 @@ class ThroughputSession:
             # a block's deadline grows with the steps this worker has shown (the slowest warm-up step)
             warm = self.setup[slot]["warmup_seconds"]
             self.workers[slot].observe("bench_block", max(max(warm["train"]), max(warm["inference"])))
+            progress.note(f"{framework} ({mode}) on {device}, batch {bench.batch_size}: built and warmed up in "
+                          f"{progress.duration(time.perf_counter() - start)}")  # fmt: skip
         except (AlexBenchError, WorkerCrashed) as error:
             if quiet_unsupported and isinstance(error, ConfigError):  # e.g. Keras graph mode, paper variant, CPU
                 self.unavailable[slot] = str(error)
@@ -78,7 +84,7 @@ class ThroughputSession:
             if worker is not None:
                 worker.close()
 
-    def interleave(self, phases: dict[Slot, list[PhaseKey]], rounds: int, tqdm, label: str, steps=None):
+    def interleave(self, phases: dict[Slot, list[PhaseKey]], rounds: int, bar, label: str, steps=None):
         """`rounds` rounds of blocks, slot A, B, C, ..., each slot through its phases; a slot
         whose worker fails is recorded and dropped. Returns (seconds, block results) per
         (slot, phase, pipeline)."""
@@ -86,13 +92,13 @@ class ThroughputSession:
         samples = {(*slot, p, q): [] for slot, keys in phases.items() for p, q in keys}
         blocks = {key: [] for key in samples}
         total = rounds * sum(steps[p] for slot, keys in phases.items() if slot in self.workers for p, _ in keys)
-        bar = tqdm(total=total, desc=label, unit="step", leave=False, disable=None)
+        shown = bar(total=total, desc=label, unit="step", leave=False, disable=None)
         for block in range(rounds):
             for slot in [s for s in phases if s in self.workers]:  # A B C A B C ...: drift hits all alike
                 try:
                     for phase, pipe in phases[slot]:
                         out = self.workers[slot].call(
-                            "bench_block", progress=lambda m: bar.update(1), phase=phase, pipeline=pipe,
+                            "bench_block", progress=lambda m: shown.update(1), phase=phase, pipeline=pipe,
                             steps=steps[phase], block=block,
                         )  # fmt: skip
                         samples[(*slot, phase, pipe)].extend(out["seconds"])
@@ -100,17 +106,17 @@ class ThroughputSession:
                 except (AlexBenchError, WorkerCrashed) as error:
                     self.runner.failure(*slot[:2], "throughput", str(error), slot[2])
                     self.workers.pop(slot).close()
-        bar.close()
+        shown.close()
         return samples, blocks
 
-    def trial(self, tqdm) -> dict[Slot, list[PhaseKey]]:
+    def trial(self, bar) -> dict[Slot, list[PhaseKey]]:
         """--modes best: a short trial of every candidate, the winners recorded; returns the
         phases each winner is to be measured in (the phases it won), the others closed."""
         trial = self.runner.plan.trial
         phases = {slot: [(p, "compute_only") for p in ("train", "inference")] for slot in self.workers}
         steps = {"train": trial.train_steps, "inference": trial.inference_steps}
         start = time.perf_counter()
-        samples, _ = self.interleave(phases, trial.rounds, tqdm, "--modes best: trial", steps)
+        samples, _ = self.interleave(phases, trial.rounds, bar, "--modes best: trial", steps)
         cost = {"setup_seconds": round(self.setup_seconds, 1), "trial_seconds": round(time.perf_counter() - start, 1),
                 "batch_size": self.bench.batch_size}  # fmt: skip
         trial_seconds = {(f, d, m, p): s for (f, d, m, p, _), s in samples.items()}
@@ -180,7 +186,7 @@ def measure_pipeline(runner, config, bench) -> None:
         "workers": pipeline.workers, "prefetch": pipeline.prefetch,
     }  # fmt: skip
     notes = [
-        f"{len(seconds)} batches after 2 of warm-up; uint8 {config.height}x{config.width}x{config.in_channels} "
+        f"{len(seconds)} batches after 2 of warm-up; uint8 {config.height}x{config.image_width}x{config.in_channels} "
         "images prepared once (synthetic), random crops and flips, made by "
         f"{pipeline.workers} worker thread(s) up to {pipeline.prefetch} batches ahead, consumed by nothing"
     ]
@@ -189,8 +195,5 @@ def measure_pipeline(runner, config, bench) -> None:
         "pipeline", "data", "cpu", measurement, runner.plan.run_id, variant=config.variant, precision="uint8",
         batch_size=bench.batch_size, image_size=list(config.image_size), dataset="synthetic", metrics=metrics,
         samples=seconds, settings=asdict(bench), notes=notes, started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),  # noqa: E501
+        **Record.model_fields(config),
     ))  # fmt: skip
-
-
-def _config_dict(config) -> dict:
-    return {k: getattr(config, k) for k in config.__dataclass_fields__}

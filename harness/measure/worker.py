@@ -115,7 +115,7 @@ class Worker:
         first includes compilation/tracing) separately from everything measured later."""
         import impls
 
-        cfg = impls.AlexNetConfig(**{**config, "image_size": tuple(config["image_size"])})
+        cfg = impls.AlexNetConfig.from_dict(config)
         self.backend.reset_device_peak(self.device)
         # The input pipeline of end-to-end steps (harness.data.pipeline, as training uses it):
         # synthetic uint8 images prepared at the model's size, random crops and flips, batches

@@ -24,16 +24,15 @@ CONTROLS = {"sum": "gradients summed over ranks", "same-shard": "every rank on s
 
 def data_parallel(frameworks=None, dtype: str = "float64", world: int = 2, steps: int = 5, batch: int = 8,
                   seed: int = 0, device: str = "cpu", variant: str = "torchvision", optimizer=PARITY_SGD,
-                  deadline: float = 1200.0, logs=None, controls: bool = True) -> list[Check]:  # fmt: skip
+                  deadline: float = 1200.0, logs=None, controls: bool = True,
+                  width: float = 1.0) -> list[Check]:  # fmt: skip
     """Checks of every framework's data-parallel run (tier 5) and of its controls
     (`controls=False`: the run alone, for a quicker check once the controls have been seen
     to be caught on that framework)."""
     frameworks, _ = select_frameworks(frameworks)
     tier = 5 if dtype == "float64" else 6
-    config = {k: getattr(small_config(variant, dtype), k) for k in ("variant", "num_classes", "image_size",
-                                                                     "in_channels", "dropout", "dtype")}  # fmt: skip
     task = {
-        "kind": "parity", "config": {**config, "image_size": list(config["image_size"])}, "batch": batch,
+        "kind": "parity", "config": small_config(variant, dtype, width).to_dict(), "batch": batch,
         "steps": steps, "seed": seed, "device": device, "threads": 1,
         "variants": list(VARIANTS if controls else VARIANTS[:2]),
         "optimizer": {"lr": optimizer.lr, "momentum": optimizer.momentum, "weight_decay": optimizer.weight_decay},

@@ -141,7 +141,7 @@ def write_summary_records(
             subset = [r for r in rows if r.variant == variant]
             record = results.Record(
                 "parity", framework, settings["device"], variant, run_id, variant=variant,
-                precision="float64/float32", batch_size=settings["batch"],
+                precision="float64/float32", batch_size=settings["batch"], width=settings.get("width", 1.0),
                 metrics=summary_metrics(subset, framework),
                 settings={k: settings[k] for k in ("steps", "seed", "size", "lr")},
                 notes=[f"worst error against the float64 golden; every check in {detail.name}"],

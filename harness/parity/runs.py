@@ -126,7 +126,7 @@ def make_batches(config: AlexNetConfig, batch: int, count: int, seed: int = 0) -
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(count):
-        images = rng.standard_normal((batch, config.height, config.width, config.in_channels)).astype(np.float32)
+        images = rng.standard_normal((batch, config.height, config.image_width, config.in_channels)).astype(np.float32)
         out.append((images, rng.integers(0, config.num_classes, size=batch)))
     return out
 
@@ -195,8 +195,9 @@ def select_frameworks(frameworks=None) -> tuple[list[str], dict[str, str]]:
     return usable, skipped
 
 
-def small_config(variant: str, dtype: str = "float64") -> AlexNetConfig:
-    return tiny_config(variant, dtype=dtype)
+def small_config(variant: str, dtype: str = "float64", width: float = 1.0) -> AlexNetConfig:
+    """67x67, 10 classes, dropout off; `width` < 1 for tests (the published parity runs at 1)."""
+    return tiny_config(variant, dtype=dtype, width=width)
 
 
 def full_config(variant: str, dtype: str = "float32") -> AlexNetConfig:
@@ -207,11 +208,12 @@ def full_config(variant: str, dtype: str = "float32") -> AlexNetConfig:
 def size_label(config: AlexNetConfig) -> str:
     """ "small" (small_config), "full" (full_config), else "HxW" (dtype ignored)."""
     config = config.replace(dtype="float64")
-    if config == small_config(config.variant):
-        return "small"
-    if config == full_config(config.variant, "float64"):
-        return "full"
-    return f"{config.height}x{config.width}"
+    suffix = f" w{config.width:g}" if config.width != 1.0 else ""
+    if config.replace(width=1.0) == small_config(config.variant):
+        return "small" + suffix
+    if config.replace(width=1.0) == full_config(config.variant, "float64"):
+        return "full" + suffix
+    return f"{config.height}x{config.image_width}{suffix}"
 
 
 def _check_config(config: AlexNetConfig) -> None:

@@ -31,6 +31,7 @@ class Suite:
     device: str
     modes: dict[str, list[str]] | None  # None: every non-default mode; {}: none
     data_parallel: int = 0  # world size of tiers 5 and 6 (0: skip them)
+    width: float = 1.0  # of the small config (tests use less; the published parity runs at 1)
     rows: list[Check] = field(default_factory=list)
     flips: dict[str, FlipReport] = field(default_factory=dict)
     configs: dict[str, dict] = field(default_factory=dict)
@@ -55,7 +56,7 @@ class Suite:
         self.timings[key] = round(time.perf_counter() - start, 2)
 
     def small(self, variant: str) -> None:
-        inputs = make_inputs(small_config(variant), self.steps, self.batch, self.seed, self.optimizer)
+        inputs = make_inputs(small_config(variant, width=self.width), self.steps, self.batch, self.seed, self.optimizer)
         self.configs[f"{variant}/small"] = asdict(inputs.config)
         inputs.ensure_references(float32=True)  # golden + float32 reference, in lockstep
         # tier 2 first: it frees the float32 reference before tier 1's float64 models come
@@ -63,7 +64,8 @@ class Suite:
         self.flips[variant] = flips
         one = tier1(variant, frameworks=self.frameworks, device=self.device, inputs=inputs)
         print(format_table(one, self.title(1, variant, inputs.config)))
-        normalized = tier1_uint8(variant, self.frameworks, self.device, min(self.steps, 3), self.batch, self.seed)
+        normalized = tier1_uint8(variant, self.frameworks, self.device, min(self.steps, 3), self.batch, self.seed,
+                                 self.width)
         print(format_table(normalized, f"tier 1, float64, uint8 gray input normalized on the device: {variant}, "
                                        f"batch {self.batch}, {min(self.steps, 3)} SGD steps"))  # fmt: skip
         one += normalized
@@ -86,7 +88,7 @@ class Suite:
         batch = 4 * self.data_parallel  # shards of 4, like the other tiers' batches
         for tier, dtype in ((5, "float64"), (6, "float32")):
             rows = data_parallel(self.frameworks, dtype, self.data_parallel, min(self.steps, 5), batch, self.seed,
-                                 self.device, variant, self.optimizer)  # fmt: skip
+                                 self.device, variant, self.optimizer, width=self.width)  # fmt: skip
             print(format_table(rows, f"{TIER_TITLES[tier]}: {variant}, global batch {batch} in "
                                      f"{self.data_parallel} shards, {min(self.steps, 5)} SGD steps"))  # fmt: skip
             self.rows += rows
@@ -104,7 +106,8 @@ class Suite:
     def title(self, tier: int, variant: str, config: AlexNetConfig) -> str:
         h, w = config.image_size
         opt = self.optimizer
+        width = f", width {config.width:g}" if config.width != 1.0 else ""
         return (
-            f"{TIER_TITLES[tier]}: {variant} {h}x{w}, {config.num_classes} classes, batch {self.batch}, "
+            f"{TIER_TITLES[tier]}: {variant} {h}x{w}{width}, {config.num_classes} classes, batch {self.batch}, "
             f"{self.steps} SGD steps (lr {opt.lr}, momentum {opt.momentum}, weight decay {opt.weight_decay})"
         )

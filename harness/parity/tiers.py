@@ -217,7 +217,7 @@ def mode_tiers(
 
 
 def tier1_uint8(variant: str = "torchvision", frameworks=None, device: str = "cpu", steps: int = 3, batch: int = 4,
-                seed: int = 0) -> list[Check]:  # fmt: skip
+                seed: int = 0, width: float = 1.0) -> list[Check]:  # fmt: skip
     """Tier 1 with uint8 input, normalized on the device (impls.InputNorm): every framework
     in float64 fed uint8 batches against the golden fed the same batches normalized in numpy
     (float64), and pairwise; logits, loss, gradients, `steps` SGD steps; <= 1e-9. Gray
@@ -225,10 +225,10 @@ def tier1_uint8(variant: str = "torchvision", frameworks=None, device: str = "cp
     import impls
 
     frameworks, _ = select_frameworks(frameworks)
-    config = small_config(variant)
+    config = small_config(variant, width=width)
     norm = impls.InputNorm((0.45,), (0.27,))
     rng = np.random.default_rng(seed)
-    raw = [(rng.integers(0, 256, (batch, config.height, config.width, 1), dtype=np.uint8),
+    raw = [(rng.integers(0, 256, (batch, config.height, config.image_width, 1), dtype=np.uint8),
             rng.integers(0, config.num_classes, size=batch)) for _ in range(max(steps, 1))]  # fmt: skip
     floats = [(norm.apply(x, np.float64, config.in_channels), y) for x, y in raw]
     inputs = make_inputs(config, steps, batch, seed)

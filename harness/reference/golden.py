@@ -13,29 +13,38 @@ from impls.config import AlexNetConfig, SGDConfig
 from impls.errors import ConfigError
 
 
-def plain_torchvision_alexnet(num_classes: int, in_channels: int = 3, dropout: float = 0.5):
-    """torchvision.models.AlexNet, written out with torch.nn (torchvision is not a dependency)."""
+def _scaled(channels: int, width: float, multiple: int = 1) -> int:
+    """The width rule of the config (README: every channel count times width, rounded to a
+    multiple of the groups that split it, at least that multiple), written out again here."""
+    return max(multiple, int(round(channels * width / multiple)) * multiple)
+
+
+def plain_torchvision_alexnet(num_classes: int, in_channels: int = 3, dropout: float = 0.5, width: float = 1.0):
+    """torchvision.models.AlexNet, written out with torch.nn (torchvision is not a dependency);
+    `width` scales every channel count and hidden width (1: torchvision's)."""
     import torch
     from torch import nn
+
+    c1, c2, c3, c4, c5, hidden = (_scaled(n, width) for n in (64, 192, 384, 256, 256, 4096))
 
     class AlexNet(nn.Module):
         def __init__(self):
             super().__init__()
             self.features = nn.Sequential(
-                nn.Conv2d(in_channels, 64, kernel_size=11, stride=4, padding=2), nn.ReLU(),
+                nn.Conv2d(in_channels, c1, kernel_size=11, stride=4, padding=2), nn.ReLU(),
                 nn.MaxPool2d(kernel_size=3, stride=2),
-                nn.Conv2d(64, 192, kernel_size=5, padding=2), nn.ReLU(),
+                nn.Conv2d(c1, c2, kernel_size=5, padding=2), nn.ReLU(),
                 nn.MaxPool2d(kernel_size=3, stride=2),
-                nn.Conv2d(192, 384, kernel_size=3, padding=1), nn.ReLU(),
-                nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(),
-                nn.Conv2d(256, 256, kernel_size=3, padding=1), nn.ReLU(),
+                nn.Conv2d(c2, c3, kernel_size=3, padding=1), nn.ReLU(),
+                nn.Conv2d(c3, c4, kernel_size=3, padding=1), nn.ReLU(),
+                nn.Conv2d(c4, c5, kernel_size=3, padding=1), nn.ReLU(),
                 nn.MaxPool2d(kernel_size=3, stride=2),
             )  # fmt: skip
             self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
             self.classifier = nn.Sequential(
-                nn.Dropout(p=dropout), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(),
-                nn.Dropout(p=dropout), nn.Linear(4096, 4096), nn.ReLU(),
-                nn.Linear(4096, num_classes),
+                nn.Dropout(p=dropout), nn.Linear(c5 * 6 * 6, hidden), nn.ReLU(),
+                nn.Dropout(p=dropout), nn.Linear(hidden, hidden), nn.ReLU(),
+                nn.Linear(hidden, num_classes),
             )  # fmt: skip
 
         def forward(self, x):
@@ -44,19 +53,20 @@ def plain_torchvision_alexnet(num_classes: int, in_channels: int = 3, dropout: f
     return AlexNet()
 
 
-def plain_paper_alexnet(num_classes: int, in_channels: int = 3, dropout: float = 0.5):
+def plain_paper_alexnet(num_classes: int, in_channels: int = 3, dropout: float = 0.5, width: float = 1.0):
     """Krizhevsky et al. 2012: LRN (k=2, n=5, alpha=1e-4, beta=0.75) after conv1 and conv2,
     groups=2 in conv2/4/5, no padding in conv1; torchvision's classifier."""
     from torch import nn
 
     lrn = lambda: nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)  # noqa: E731  torch divides alpha by 5
-    net = plain_torchvision_alexnet(num_classes, in_channels, dropout=dropout)
+    c1, c2, c3, c4, c5 = (_scaled(n, width, 2) for n in (96, 256, 384, 384, 256))  # groups=2 must divide them
+    net = plain_torchvision_alexnet(num_classes, in_channels, dropout=dropout, width=width)
     net.features = nn.Sequential(
-        nn.Conv2d(in_channels, 96, 11, stride=4), nn.ReLU(), lrn(), nn.MaxPool2d(3, 2),
-        nn.Conv2d(96, 256, 5, padding=2, groups=2), nn.ReLU(), lrn(), nn.MaxPool2d(3, 2),
-        nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(384, 384, 3, padding=1, groups=2), nn.ReLU(),
-        nn.Conv2d(384, 256, 3, padding=1, groups=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(in_channels, c1, 11, stride=4), nn.ReLU(), lrn(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(c1, c2, 5, padding=2, groups=2), nn.ReLU(), lrn(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(c2, c3, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(c3, c4, 3, padding=1, groups=2), nn.ReLU(),
+        nn.Conv2d(c4, c5, 3, padding=1, groups=2), nn.ReLU(), nn.MaxPool2d(3, 2),
     )  # fmt: skip
     return net
 
@@ -69,7 +79,7 @@ def reference(config: AlexNetConfig, weights: dict[str, np.ndarray] | None = Non
     from impls.weights import init_weights
 
     build = plain_paper_alexnet if config.variant == "paper" else plain_torchvision_alexnet
-    net = build(config.num_classes, config.in_channels, dropout=config.dropout)
+    net = build(config.num_classes, config.in_channels, dropout=config.dropout, width=config.width)
     torch_dtype = {"float32": torch.float32, "float64": torch.float64}[dtype]
     net = net.to(torch_dtype)
     weights = init_weights(config) if weights is None else weights

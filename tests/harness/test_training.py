@@ -32,7 +32,7 @@ def test_an_interrupted_training_resumes_mid_epoch_exactly(tmp_path):
     from harness import data
 
     require("torch")
-    settings = TrainSettings(epochs=2, batch_size=8, image_size=63, train_subset=None, test_subset=None,
+    settings = TrainSettings(width=0.125, epochs=2, batch_size=8, image_size=63, train_subset=None, test_subset=None,
                              dropout=0.5, evals_per_epoch=2)  # fmt: skip
     train, test = data.synthetic(64, (28, 28), 1, seed=0), data.synthetic(16, (28, 28), 1, seed=1)
     whole = train_and_evaluate("torch", settings, train, test, show_progress=False)
@@ -59,10 +59,11 @@ def test_a_checkpoint_of_other_settings_is_refused(tmp_path):
     from impls.errors import DataError
 
     require("torch")
-    settings = TrainSettings(epochs=1, batch_size=8, image_size=63, train_subset=None, test_subset=None)
+    settings = TrainSettings(width=0.125, epochs=1, batch_size=8, image_size=63, train_subset=None, test_subset=None)
     train, test = data.synthetic(16, (28, 28), 1, seed=0), data.synthetic(8, (28, 28), 1, seed=1)
     path = tmp_path / "c.npz"
     train_and_evaluate("torch", settings, train, test, show_progress=False, checkpoint=path)
-    other = TrainSettings(epochs=1, batch_size=8, image_size=63, train_subset=None, test_subset=None, lr=0.1)
+    other = TrainSettings(width=0.125, epochs=1, batch_size=8, image_size=63, train_subset=None, test_subset=None,
+                          lr=0.1)  # fmt: skip
     with pytest.raises(DataError, match="other settings \\(lr\\)"):
         train_and_evaluate("torch", other, train, test, show_progress=False, checkpoint=path)

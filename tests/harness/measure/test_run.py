@@ -15,7 +15,7 @@ from tests.conftest import require
 TINY_RUN = [
     "run", "--devices", "cpu", "--epochs", "1", "--train-subset", "40", "--train-image-size", "63",
     "--image-size", "67", "--batch-size", "2", "--repeats", "3", "--train-steps", "2", "--inference-steps", "2",
-    "--warmup", "1", "--seeds", "1",
+    "--warmup", "1", "--seeds", "1", "--width", "0.125",
 ]  # fmt: skip
 
 
@@ -90,7 +90,9 @@ def test_resume_skips_what_is_recorded(tmp_path, mini_fashion, capsys):
     args = [*TINY_RUN, "--skip-throughput", "--frameworks", "torch", "--out", str(tmp_path), "--run-id", "r",
             "--data-dir", str(mini_fashion)]  # fmt: skip
     assert main(args) == 0
-    record = tmp_path / "runs" / "r" / f"train-torch-cpu-accuracy-{DEFAULT_MODE['torch']}-seed0.json"  # mode, seed
+    # mode, seed and workload (model, variant, size, channels, width) in the name
+    name = f"train-torch-cpu-accuracy-{DEFAULT_MODE['torch']}-seed0-alexnet-torchvision-63x63c3-w0.125.json"
+    record = tmp_path / "runs" / "r" / name
     before = record.read_bytes()
     assert main([*args, "--resume"]) == 0
     assert "already recorded (--resume)" in capsys.readouterr().out

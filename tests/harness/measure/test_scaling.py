@@ -18,15 +18,16 @@ from harness.distributed.launch import LaunchFailed, Outcome
 from harness.measure import scaling
 from harness.measure.scaling import ScaleSettings
 from harness.results import load_all
+from impls.config import SMALL_WIDTH
 from tests.conftest import ROOT, interruptible, require
 from tests.harness.distributed.processes import processes_of, reap, wait_for
 
 
-def scale_command(out, steps: int) -> list[str]:
+def scale_command(out, steps: int, width: float = SMALL_WIDTH) -> list[str]:
     """torch at 67x67, global batch 4, one round: single, dp1, dp2 in this order."""
     return [sys.executable, "-m", "harness", "scale", "--frameworks", "torch", "--nproc", "1,2", "--threads", "2",
-            "--batch", "4", "--image-size", "67", "--steps", str(steps), "--warmup", "1", "--rounds", "1",
-            "--out", str(out), "--run-id", "s"]  # fmt: skip
+            "--batch", "4", "--image-size", "67", "--width", str(width), "--steps", str(steps), "--warmup", "1",
+            "--rounds", "1", "--out", str(out), "--run-id", "s"]  # fmt: skip
 
 
 def test_scale_records_every_world_size_and_the_report_shows_them(tmp_path):
@@ -62,7 +63,7 @@ def test_killing_a_rank_mid_run_ends_it_within_60_s_with_a_failure_record_and_no
     out = tmp_path / "results"
     # 30 steps: single and dp1 end in ~30 s (a step is ~0.7 s at full width), dp2 lasts long
     # enough past its warm-up to be killed mid-run
-    process = subprocess.Popen(scale_command(out, 30), cwd=ROOT, stdout=subprocess.PIPE,
+    process = subprocess.Popen(scale_command(out, 30, width=1.0), cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)  # fmt: skip
     folder = out / "runs" / "s" / "ranks" / "torch-dp2-round0"
     try:

@@ -7,9 +7,11 @@ from __future__ import annotations
 import pytest
 
 from harness.parity.distributed import CONTROLS, compare, data_parallel
+from impls.config import SMALL_WIDTH
 from tests.conftest import require
 
 WEIGHTS = 16  # 8 layers x (weight, bias)
+WIDTH = SMALL_WIDTH  # the launches prove the engines' averaging, not a size
 
 
 def check_rows(rows, bound: float, controls: bool = True) -> None:
@@ -32,14 +34,14 @@ def test_float64_data_parallel_equals_one_process(framework):
     """The 5-step trajectory on every engine; the controls on torch's (the quickest engine:
     the check itself is one, and `alexbench parity` runs the controls on every engine)."""
     controls = framework == "torch"
-    rows = data_parallel([framework], "float64", world=2, steps=5, batch=8, controls=controls)
+    rows = data_parallel([framework], "float64", world=2, steps=5, batch=8, controls=controls, width=WIDTH)
     check_rows(rows, 1e-9, controls)
     assert all(r.tier == 5 for r in rows)
 
 
 def test_float32_data_parallel_is_within_tier_2_bounds():
     require("torch")  # one framework: the float32 path of the task is the same for all
-    rows = data_parallel(["torch"], "float32", world=2, steps=5, batch=8)
+    rows = data_parallel(["torch"], "float32", world=2, steps=5, batch=8, width=WIDTH)
     check_rows(rows, 2e-3)
     assert all(r.tier == 6 for r in rows)
 

@@ -1,5 +1,7 @@
 """Parity in CI (harness.parity): tier 1 (float64, exact) and tier 2 (float32 vs the float64
-golden), both variants on the small config, logits at full size, and proof that the checks
+golden), both variants on the small config at SMALL_WIDTH (what tiers 1-2 prove -- layouts,
+padding, pooling, LRN, the update rule -- does not depend on the channel counts; `alexbench
+parity` proves it at width 1), logits at full size and full width, and proof that the checks
 fail when a port is wrong. Parametrized over the registry: a new implementation is checked
 by construction. Each variant's runs are computed once (module-scoped cache) and every test
 asserts its own slice of the rows, at every step."""
@@ -22,6 +24,7 @@ from tests.conftest import FRAMEWORKS, require  # noqa: E402
 VARIANTS = ["torchvision", "paper"]
 PAIRS = list(itertools.combinations(FRAMEWORKS, 2))
 STEPS, BATCH = 20, 4
+WIDTH = impls.config.SMALL_WIDTH
 N_TENSORS = 16  # 5 convs + 3 dense layers, weight and bias each
 
 
@@ -29,7 +32,7 @@ class Small:
     """Everything the small-config tests of one variant assert on."""
 
     def __init__(self, variant: str) -> None:
-        inputs = parity.make_inputs(parity.small_config(variant), steps=STEPS, batch=BATCH)
+        inputs = parity.make_inputs(parity.small_config(variant, width=WIDTH), steps=STEPS, batch=BATCH)
         inputs.ensure_references(float32=True)  # the golden and the float32 reference, in lockstep
         frameworks = impls.available()
         self.tier2, self.flips = parity.tier2(variant, frameworks=frameworks, inputs=inputs)
@@ -116,7 +119,8 @@ def test_fc1_in_the_wrong_flatten_order_is_caught_by_tier1(small, framework, mon
     weights = dict(inputs.weights)
     model = impls.create(framework, inputs.config.replace(dtype="float64"), optimizer=inputs.optimizer)
     if not _patch_fc1_permutation(monkeypatch, model):
-        weights["classifier.1.weight"] = layout.fc1_chw_to_hwc(weights["classifier.1.weight"])
+        chw = model.params["classifier.1.weight"].flattened_from  # the (C, H, W) map FC1 reads
+        weights["classifier.1.weight"] = layout.fc1_chw_to_hwc(weights["classifier.1.weight"], chw)
     run = parity.run_model(model, weights, inputs.batches, steps=0)
     rows = parity.compare(run, inputs.golden, 1, "torchvision", "small")
     logits = next(r for r in rows if r.quantity == "logits")
@@ -166,7 +170,8 @@ def test_keras_decoupled_weight_decay_is_caught(small):
     worst = max(weights, key=lambda r: r.error)
     print(f"Keras decoupled weight decay after {STEPS} steps: {worst.describe()}")
     print("  per tensor: " + ", ".join(f"{r.tensor} {r.error:.1e}" for r in weights))
-    assert worst.error > 1e-3 and worst.step == STEPS, worst.describe()  # >= 1e6 x the bound
+    # >= 1e4 x the bound: 1.2e-4 measured at width 0.125 (1.8e-3 at width 1)
+    assert worst.error > 1e-5 and worst.step == STEPS, worst.describe()
 
 
 # ------------------------------------------------------------------------------ tier 1
@@ -187,7 +192,7 @@ def test_tier1_float64_pairwise(small, variant, a, b):
 
 @pytest.fixture(scope="module")
 def uint8_rows():
-    return parity.tier1_uint8("paper", impls.available(), steps=3)  # gray input: the channel expansion too
+    return parity.tier1_uint8("paper", impls.available(), steps=3, width=WIDTH)  # gray input: the channel expansion too
 
 
 def test_tier1_uint8_input_normalized_on_the_device(uint8_rows, framework):
@@ -195,7 +200,7 @@ def test_tier1_uint8_input_normalized_on_the_device(uint8_rows, framework):
     fed numpy's normalization of the same batches: the same function, to 1e-9 in float64."""
     rows = select(uint8_rows, framework, parity.GOLDEN)
     assert_all_pass(rows, expected_steps=3)
-    assert all(r.size == "small/uint8" and r.bound == 1e-9 for r in rows)
+    assert all(r.size.startswith("small") and r.bound == 1e-9 for r in rows)
 
 
 # ------------------------------------------------------------------------------ tier 2
@@ -268,13 +273,17 @@ def test_cli_parity_passes_and_writes_a_record(tmp_path, capsys, small):
         "torch",
         "--modes",
         "torch=bf16",
+        "--width",
+        str(WIDTH),
+        "--data-parallel",
+        "0",  # tests/harness/parity/test_distributed.py runs the launches
     ]
     code = main(["parity", *args, "--out-dir", str(tmp_path / "parity")])
     out = capsys.readouterr().out
     assert code == 0, out
     (path,) = (tmp_path / "parity").glob("parity-*.json")
     record = json.loads(path.read_text())
-    assert record["passed"] is True and record["settings"]["steps"] == 3
+    assert record["passed"] is True and record["settings"]["steps"] == 3 and record["settings"]["width"] == WIDTH
     assert record["settings"]["frameworks"] == ["torch"]
     from harness import results
 
@@ -317,6 +326,7 @@ def test_cli_parity_names_pair_tensor_and_step_of_a_failure(tmp_path, capsys, mo
     monkeypatch.setattr(runs, "reference_runs", lambda *args, **kwargs: ([None, None], None))
     monkeypatch.setattr(suite, "tier1", fake_tier1)
     monkeypatch.setattr(suite, "tier2", fake_tier2)
+    monkeypatch.setattr(suite, "tier1_uint8", lambda *args, **kwargs: [])  # faked too: no real run at all
     # rows faked: no data-parallel launches (tests/harness/parity/test_distributed.py runs those)
     args = ["--size", "small", "--variants", "paper", "--steps", "3", "--modes", "none", "--data-parallel", "0"]
     code = main(["parity", *args, "--out-dir", str(tmp_path / "p")])
