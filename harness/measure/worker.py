@@ -67,7 +67,8 @@ class Worker:
 
         train_settings = TrainSettings(**settings)
         train_set, test_set = load_data(train_settings, data_dir, dataset)
-        total = train_settings.epochs * (len(train_set) + len(test_set))
+        # every epoch trains once and evaluates the test split evals_per_epoch times
+        total = train_settings.epochs * (len(train_set) + max(1, train_settings.evals_per_epoch) * len(test_set))
         self.send({"total": total})
         start = time.perf_counter()
         result = train_and_evaluate(
