@@ -2,7 +2,7 @@
 
     import impls
     impls.names()                          # frameworks: ['torch', 'keras', 'jax']
-    impls.models()                         # networks: ['alexnet']
+    impls.models()                         # networks: ['alexnet', 'vgg11']
     model = impls.create("torch", impls.AlexNetConfig(num_classes=10), device="cpu")
     model = impls.create("jax", impls.ModelConfig(model="alexnet", width=0.25))
 

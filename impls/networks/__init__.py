@@ -1,7 +1,7 @@
 """Networks as data: one framework-free definition per family, registered by name.
 
     from impls import networks
-    networks.names()                      # ['alexnet']
+    networks.names()                      # ['alexnet', 'vgg11']
     networks.get("alexnet").variants      # ('torchvision', 'paper')
     network = networks.network(config)    # the tuple of named operations (impls.networks.ops)
 
@@ -80,6 +80,6 @@ def min_image_size(model: str, variant: str, in_channels: int = 3) -> int:
 
 
 # The definitions register themselves on import.
-from impls.networks import alexnet  # noqa: E402, F401
+from impls.networks import alexnet, vgg  # noqa: E402, F401
 
 __all__ = ["ModelDef", "get", "min_image_size", "names", "network", "register_model"]
