@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from impls import networks
 from impls.errors import ConfigError
-from impls.networks.ops import Flatten, Layer, plan
+from impls.networks.ops import AdaptiveAvgPool, Flatten, Layer, plan
 
 DTYPES = ("float32", "float64")
 VARIANTS = tuple(networks.get("alexnet").variants)  # AlexNet's; other models list their own
@@ -170,7 +170,7 @@ def final_feature_size(config: AlexNetConfig) -> tuple[int, int]:
     """(h, w) of the last feature map entering the classifier, before adaptive pooling."""
     shape = (config.in_channels, config.height, config.image_width)
     for layer in plan(networks.network(config), shape):
-        if isinstance(layer.op, Flatten) or type(layer.op).__name__ == "AdaptiveAvgPool":
+        if isinstance(layer.op, (Flatten, AdaptiveAvgPool)):
             return tuple(layer.in_shape[1:])
     return tuple(shape[1:])
 
