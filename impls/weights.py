@@ -29,9 +29,7 @@ from impls.errors import WeightsError
 Weights = dict[str, np.ndarray]
 
 
-def weight_shapes(config: AlexNetConfig) -> dict[str, tuple[int, ...]]:
-    """Canonical name -> shape, in torchvision's state_dict order (from the model's definition)."""
-    return parameter_shapes(config)
+weight_shapes = parameter_shapes  # canonical name -> shape, in state_dict order (the definition's)
 
 
 def parameter_count(config: AlexNetConfig) -> int:

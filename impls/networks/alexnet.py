@@ -16,19 +16,7 @@ an index too, follows the same rule (features.0/.4/.8/.10/.12).
 from __future__ import annotations
 
 from impls.networks import register_model
-from impls.networks.ops import (
-    LRN,
-    AdaptiveAvgPool,
-    Conv,
-    Dense,
-    Dropout,
-    Flatten,
-    MaxPool,
-    Network,
-    ReLU,
-    scaled,
-    sequential,
-)
+from impls.networks.ops import LRN, Conv, Dense, Dropout, MaxPool, Network, ReLU, features_pool_classifier, scaled
 
 POOLED_SIZE = 6  # the last feature map is pooled to 6x6 before the classifier
 HIDDEN = 4096
@@ -85,9 +73,4 @@ def alexnet(config) -> Network:
         ReLU,
         lambda name: Dense(name, config.num_classes),
     ]
-    return (
-        *sequential("features", features),
-        AdaptiveAvgPool("avgpool", POOLED_SIZE),
-        Flatten("flatten"),
-        *sequential("classifier", classifier),
-    )
+    return features_pool_classifier(features, POOLED_SIZE, classifier)

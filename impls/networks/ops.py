@@ -188,9 +188,20 @@ class Layer:
 def sequential(prefix: str, ops: list) -> list[Op]:
     """Name operations like torch's nn.Sequential: "<prefix>.<index>" in order.
 
-    `ops` holds (OpClass, kwargs...) pairs built lazily: each item is a callable taking the
-    name, e.g. `lambda name: Conv(name, 64, 11, 4, 2)`; see impls.networks.alexnet."""
+    Each item of `ops` is a callable taking the name: an Op class without other fields
+    (`ReLU`) or e.g. `lambda name: Conv(name, 64, 11, 4, 2)`; see impls.networks.alexnet."""
     return [make(f"{prefix}.{index}") for index, make in enumerate(ops)]
+
+
+def features_pool_classifier(features: list, pooled: int, classifier: list) -> Network:
+    """torchvision's layout of AlexNet and VGG: `features.N`, an adaptive average pool to
+    pooled x pooled (`avgpool`), a flatten in (C, H, W) order, `classifier.N`."""
+    return (
+        *sequential("features", features),
+        AdaptiveAvgPool("avgpool", pooled),
+        Flatten("flatten"),
+        *sequential("classifier", classifier),
+    )
 
 
 def plan(network: Network, in_shape: Shape) -> list[Layer]:

@@ -11,18 +11,7 @@ classifier.0/.3/.6), so torchvision's vgg11 state_dict is the canonical weight f
 from __future__ import annotations
 
 from impls.networks import register_model
-from impls.networks.ops import (
-    AdaptiveAvgPool,
-    Conv,
-    Dense,
-    Dropout,
-    Flatten,
-    MaxPool,
-    Network,
-    ReLU,
-    scaled,
-    sequential,
-)
+from impls.networks.ops import Conv, Dense, Dropout, MaxPool, Network, ReLU, features_pool_classifier, scaled
 
 CFG_A = [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"]
 POOLED_SIZE = 7
@@ -53,9 +42,4 @@ def vgg11(config) -> Network:
         Dropout,
         lambda name: Dense(name, config.num_classes),
     ]
-    return (
-        *sequential("features", features),
-        AdaptiveAvgPool("avgpool", POOLED_SIZE),
-        Flatten("flatten"),
-        *sequential("classifier", classifier),
-    )
+    return features_pool_classifier(features, POOLED_SIZE, classifier)
