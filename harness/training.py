@@ -34,6 +34,7 @@ class TrainSettings:
     variant: str = "torchvision"
     width: float = 1.0  # of the network (impls.AlexNetConfig.width)
     in_channels: int = 3
+    model: str = "alexnet"  # a name of impls.models()
     mode: str | None = None  # execution mode (impls.modes); None: the framework's default
     evals_per_epoch: int = 1  # evaluations of the test split per epoch: points of the convergence curve
 
@@ -142,6 +143,7 @@ def load_data(settings: TrainSettings, data_dir=None, dataset: str = "fashion-mn
 def model_config(settings: TrainSettings, num_classes: int, dtype: str = "float32") -> AlexNetConfig:
     size = settings.image_size
     return AlexNetConfig(
+        model=settings.model,
         variant=settings.variant,
         width=settings.width,
         num_classes=num_classes,

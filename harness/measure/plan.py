@@ -28,6 +28,7 @@ REPLICATES = {"quick": 3, "full": 3}
 
 @dataclass
 class BenchSettings:
+    model: str = "alexnet"  # a name of impls.models()
     variant: str = "torchvision"
     width: float = 1.0  # of the network (impls.AlexNetConfig.width; published figures: 1)
     image_size: int = 224

@@ -29,6 +29,7 @@ class ScaleSettings:
     image_size: int = 224
     width: float = 1.0  # of the network (impls.AlexNetConfig.width)
     num_classes: int = 1000
+    model: str = "alexnet"  # a name of impls.models()
     warmup: int = 2
     steps: int = 6  # timed steps per launch
     rounds: int = 2
@@ -37,8 +38,8 @@ class ScaleSettings:
 
 def task(settings: ScaleSettings, world: int, engine: bool) -> dict:
     threads = max(1, settings.threads // world) if settings.device == "cpu" else settings.threads
-    config = impls.AlexNetConfig(num_classes=settings.num_classes, image_size=settings.image_size,
-                               width=settings.width).to_dict()
+    config = impls.AlexNetConfig(model=settings.model, num_classes=settings.num_classes,
+                                 image_size=settings.image_size, width=settings.width).to_dict()
     return {"kind": "throughput", "config": config, "batch": settings.batch, "warmup": settings.warmup,
             "steps": settings.steps, "threads": threads, "device": settings.device, "engine": engine}  # fmt: skip
 
