@@ -1,8 +1,9 @@
-"""Generate the torchvision AlexNet reference fixture used by the test suite.
+"""Generate the torchvision AlexNet / VGG-11 reference fixtures used by the test suite.
 
 What
-    Writes ``tests/fixtures/torchvision_alexnet_seed0.npz``, a small record of
-    what torchvision's own ``alexnet(weights=None)`` computes after
+    Writes ``tests/fixtures/torchvision_<model>_seed0.npz`` (``--model alexnet``,
+    the default, or ``--model vgg11``), a small record of what torchvision's own
+    ``alexnet(weights=None)`` / ``vgg11(weights=None)`` computes after
     ``torch.manual_seed(0)``:
 
     * ``param_names`` / ``param_shapes`` / ``param_sums`` / ``param_abs_sums`` /
@@ -13,11 +14,13 @@ What
       ``torch.manual_seed(0)`` and check it regenerated identical weights.
       Sums are numpy's (pairwise) ``a.astype(np.float64).reshape(-1).sum()``;
       compute them the same way to compare with ``==``.  Heads are NaN-padded
-      for tensors with fewer than 8 elements (none in AlexNet).
+      for tensors with fewer than 8 elements (none in AlexNet or VGG-11).
+      The file holds these checksums, never the weights (VGG-11 has 133M).
     * Inputs ``x224`` (2, 224, 224, 3) and ``x_odd`` (2, 127, 191, 3): float32
       NHWC standard normal, drawn in that order from one
       ``np.random.default_rng(1234)`` (see ``make_inputs``).  The odd,
-      non-square size makes the adaptive average pooling to 6x6 do real work.
+      non-square size makes the adaptive average pooling do real work (AlexNet's
+      final map is 3x5 there, pooled to 6x6; VGG-11's is 3x5, pooled to 7x7).
       The raw inputs are ~1.8 MB of incompressible noise, so they are NOT
       stored; instead ``input_seed``, ``x224_shape``, ``x_odd_shape`` and
       ``x224_sha256`` / ``x_odd_sha256`` (hex digest of the C-contiguous
@@ -41,15 +44,16 @@ How to run
 
         python3 -m venv /tmp/tvenv
         /tmp/tvenv/bin/pip install torch==2.14.1 torchvision==0.29.1 numpy
-        /tmp/tvenv/bin/python tools/make_torchvision_fixture.py
+        /tmp/tvenv/bin/python tools/make_torchvision_fixture.py               # alexnet
+        /tmp/tvenv/bin/python tools/make_torchvision_fixture.py --model vgg11
 
     (run from the repository root, or pass ``--out PATH``).
 
 Why
     torchvision is deliberately not a dependency of this project: PyPI's
     torchvision pins a matching torch, which pulls a multi-GB CUDA build (and
-    it does not import beside the project's CPU torch).  Committing this small
-    fixture lets the tests compare our AlexNet implementations with
+    it does not import beside the project's CPU torch).  Committing these small
+    fixtures lets the tests compare our AlexNet and VGG-11 implementations with
     torchvision's without torchvision being installed in CI.
 """
 
@@ -67,7 +71,12 @@ import torchvision
 SEED = 0
 INPUT_SEED = 1234
 N_HEAD = 8
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "torchvision_alexnet_seed0.npz"
+MODELS = ("alexnet", "vgg11")
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+
+
+def default_out(model: str) -> Path:
+    return FIXTURES / f"torchvision_{model}_seed0.npz"
 
 
 X224_SHAPE = (2, 224, 224, 3)
@@ -92,12 +101,12 @@ def _logits(model: torch.nn.Module, x_nhwc: np.ndarray, dtype: torch.dtype) -> n
         return model(x).numpy()
 
 
-def build_fixture() -> dict[str, np.ndarray]:
+def build_fixture(model: str = "alexnet") -> dict[str, np.ndarray]:
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
 
     torch.manual_seed(SEED)
-    m = torchvision.models.alexnet(weights=None)  # 1000 classes
+    m = getattr(torchvision.models, model)(weights=None)  # 1000 classes
     m.eval()
 
     names, shapes, sums, abs_sums, heads = [], [], [], [], []
@@ -145,9 +154,11 @@ def build_fixture() -> dict[str, np.ndarray]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--model", choices=MODELS, default="alexnet")
+    ap.add_argument("--out", type=Path, default=None, help="default: tests/fixtures/torchvision_<model>_seed0.npz")
     args = ap.parse_args()
-    data = build_fixture()
+    args.out = args.out or default_out(args.model)
+    data = build_fixture(args.model)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **data)
     with np.load(args.out, allow_pickle=False) as f:  # sanity: no object arrays

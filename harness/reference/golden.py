@@ -1,8 +1,15 @@
-"""The float64 golden of `alexbench parity`: torchvision's AlexNet and the paper's, written
-out in plain torch.nn (torchvision is not a dependency), trained with torch.optim.SGD.
+"""The float64 golden of `alexbench parity`: torchvision's AlexNet, the paper's, and
+torchvision's VGG-11, written out in plain torch.nn (torchvision is not a dependency),
+trained with torch.optim.SGD.
 
 Independent of impls on purpose: a port is checked against torch's own layers and
-optimizer, not against our written-out update rule.
+optimizer, not against our written-out update rule, and the networks are typed out here
+again rather than read from impls.networks (only the width rule is shared, retyped).
+`reference(config)` picks the network by `config.model` / `config.variant`.
+
+`torchvision_vgg_init(net)` re-initialises a VGG as torchvision's VGG constructor does, so
+that, after torch.manual_seed(0), plain_torchvision_vgg11(1000) + torchvision_vgg_init draws
+exactly torchvision's vgg11(weights=None) weights (tests/impls/test_torchvision_weights.py).
 """
 
 from __future__ import annotations
@@ -71,14 +78,82 @@ def plain_paper_alexnet(num_classes: int, in_channels: int = 3, dropout: float =
     return net
 
 
+VGG11_CFG = [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"]  # torchvision's cfgs["A"]
+
+
+def plain_torchvision_vgg11(num_classes: int, in_channels: int = 3, dropout: float = 0.5, width: float = 1.0):
+    """torchvision.models.vgg11 (configuration A, no batch norm), written out with torch.nn;
+    `width` scales every channel count and the 4096 hidden width (1: torchvision's).
+    torch's default init; torchvision's own is `torchvision_vgg_init`."""
+    import torch
+    from torch import nn
+
+    class VGG(nn.Module):
+        def __init__(self):
+            super().__init__()
+            layers, channels = [], in_channels  # make_layers: built (and drawn) before the classifier
+            for item in VGG11_CFG:
+                if item == "M":
+                    layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+                else:
+                    out = _scaled(item, width)
+                    layers += [nn.Conv2d(channels, out, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+                    channels = out
+            self.features = nn.Sequential(*layers)
+            self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
+            hidden = _scaled(4096, width)
+            self.classifier = nn.Sequential(
+                nn.Linear(channels * 7 * 7, hidden), nn.ReLU(True), nn.Dropout(p=dropout),
+                nn.Linear(hidden, hidden), nn.ReLU(True), nn.Dropout(p=dropout),
+                nn.Linear(hidden, num_classes),
+            )  # fmt: skip
+
+        def forward(self, x):
+            return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+    return VGG()
+
+
+def torchvision_vgg_init(net):
+    """torchvision's VGG initialisation, in place and in module order (as VGG.__init__ does
+    it after building with torch's defaults): conv weights kaiming_normal_(fan_out, relu),
+    linear weights normal_(0, 0.01), every bias 0. Returns `net`."""
+    import torch
+    from torch import nn
+
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                if module.bias is not None:
+                    nn.init.constant_(module.bias, 0)
+            elif isinstance(module, nn.Linear):
+                nn.init.normal_(module.weight, 0, 0.01)
+                nn.init.constant_(module.bias, 0)
+    return net
+
+
+def _builder(config: AlexNetConfig):
+    """The plain torch.nn builder of config.model / config.variant."""
+    if config.model == "alexnet":
+        return plain_paper_alexnet if config.variant == "paper" else plain_torchvision_alexnet
+    if config.model == "vgg11":
+        return plain_torchvision_vgg11
+    raise ConfigError(
+        f"the float64 golden has no {config.model!r} network (it has alexnet and vgg11): "
+        "write it out in harness/reference/golden.py first"
+    )
+
+
 def reference(config: AlexNetConfig, weights: dict[str, np.ndarray] | None = None, dtype: str = "float64"):
-    """The plain torch.nn AlexNet of `config.variant` in `dtype` (float64 by default, whatever
-    config.dtype says), holding `weights` (default: impls.init_weights(config))."""
+    """The plain torch.nn network of `config.model` / `config.variant` in `dtype` (float64 by
+    default, whatever config.dtype says), holding `weights` (default: impls.init_weights(config)).
+    ConfigError for a model the golden does not have."""
     import torch
 
     from impls.weights import init_weights
 
-    build = plain_paper_alexnet if config.variant == "paper" else plain_torchvision_alexnet
+    build = _builder(config)
     net = build(config.num_classes, config.in_channels, dropout=config.dropout, width=config.width)
     torch_dtype = {"float32": torch.float32, "float64": torch.float64}[dtype]
     net = net.to(torch_dtype)
