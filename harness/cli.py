@@ -17,7 +17,7 @@ import sys
 
 # subcommand -> (module, one-line help)
 COMMANDS = {
-    "info": ("harness.commands.info", "frameworks available here, their versions, and devices found"),
+    "info": ("harness.commands.info", "frameworks here, their versions and devices; the networks (--models)"),
     "train": ("harness.commands.train", "train one framework on a dataset and evaluate top-1/top-5"),
     "parity": ("harness.commands.parity", "prove the implementations compute the same function (float64 and float32)"),
     "run": ("harness.commands.run", "the main job: train, evaluate and measure every framework x device, record it"),

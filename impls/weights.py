@@ -1,4 +1,5 @@
-"""Canonical weights: torchvision's AlexNet `state_dict` names and PyTorch layouts.
+"""Canonical weights: torchvision's `state_dict` names and PyTorch layouts (AlexNet shown;
+VGG-11 is torchvision's vgg11 the same way: features.0 ... features.18, classifier.0/3/6).
 
 A `Weights` is a plain `dict[str, numpy.ndarray]` (float32 by default):
 
@@ -128,16 +129,24 @@ def _load_torch_state_dict(path: Path) -> Weights:
 
 
 def config_for_weights(weights: Weights, **overrides) -> AlexNetConfig:
-    """Guess AlexNet's variant, width, number of classes and input channels from the tensors' shapes."""
+    """Guess the model (AlexNet or VGG-11, by torchvision's names), its variant, width, number of
+    classes and input channels from the tensors' shapes."""
     if "features.0.weight" not in weights or "classifier.6.weight" not in weights:
-        raise WeightsError("not AlexNet weights: features.0.weight and classifier.6.weight are required")
-    variant = "paper" if "features.12.weight" in weights else "torchvision"
+        raise WeightsError(
+            "not the weights of a known network: torchvision's features.0.weight and classifier.6.weight are required"
+        )
+    if "classifier.0.weight" in weights:  # VGG's classifier starts at index 0, AlexNet's (after dropout) at 1
+        model, variant, base = "vgg11", "torchvision", 64
+    else:
+        paper = "features.12.weight" in weights
+        model, variant, base = "alexnet", "paper" if paper else "torchvision", 96 if paper else 64
     first = int(weights["features.0.weight"].shape[0])
     fields = dict(
+        model=model,
         variant=variant,
         num_classes=int(weights["classifier.6.weight"].shape[0]),
         in_channels=int(weights["features.0.weight"].shape[1]),
-        width=first / (96 if variant == "paper" else 64),  # the first conv's channels at width 1
+        width=first / base,  # the first conv's channels at width 1
     )
     fields.update(overrides)
     return AlexNetConfig(**fields)

@@ -4,7 +4,8 @@
 #
 #   bash tools/gpu_run.sh                 # then commit results/runs/<run>/ and the report
 #
-# Throughput at batch 32 and 256, every execution mode, compute-only and end to end (the
+# Throughput of every model (MODELS, default alexnet,vgg11, one after the other in one run) at
+# batch 32 and 256, every execution mode, compute-only and end to end (the
 # end-to-end records state their fraction of compute-only), the input pipeline alone, then
 # the report; then the time per epoch of README's full-size training recipe (224x224), from
 # one epoch on 10,000 images (an epoch of all 60,000 is 6x that). No accuracy run: that is
@@ -13,7 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN="${RUN:-gpu-$(date -u +%Y%m%dT%H%M%SZ)}"
 PYTHON="${PYTHON:-python3}"
-"$PYTHON" -m harness run --run-id "$RUN" --frameworks "${FRAMEWORKS:-torch,jax}" --devices gpu \
+"$PYTHON" -m harness run --run-id "$RUN" --models "${MODELS:-alexnet,vgg11}" --frameworks "${FRAMEWORKS:-torch,jax}" \
+    --devices gpu \
     --batch-sizes 32,256 --modes all --skip-accuracy --repeats 3 --train-steps 20 --inference-steps 40 \
     --warmup 3 "$@"
 "$PYTHON" -m harness report --readme README.md

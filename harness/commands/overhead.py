@@ -10,8 +10,10 @@ import os
 
 from harness import env, results
 from harness.measure.protocol import WorkerCrashed
+from harness.models import DEFAULT_MODELS, parse_models
 from harness.overhead import TARGET, format_rows, measure
 from harness.paths import absolute
+from harness.reference.rawloops import MODELS as RAW_MODELS
 from impls.errors import AlexBenchError, ConfigError
 from impls.modes import DEFAULT_MODE, MODES, parse_modes
 
@@ -20,19 +22,20 @@ def description() -> str:
     return f"""\
 Side by side: our implementation, timed by the harness, against a plain idiomatic loop.
 
-    alexbench overhead                                  # every framework, its default mode
+    alexbench overhead                                  # every framework, its default mode, {DEFAULT_MODELS[0]}
     alexbench overhead --modes all --repeats 7          # every mode of every framework
     alexbench overhead --frameworks torch --modes torch=eager+compile --image-size 128
+    alexbench overhead --models {",".join(RAW_MODELS)} --image-size 64    # each network in turn
 
-A benchmark, not a test: for each framework and mode, two subprocesses run with the same
-settings (threads, batch, input size, precision): `ours` is the real harness worker
-(exactly the compute-only steps `alexbench run` times) and `raw` is the loop in
-harness/reference/rawloops.py, written directly in the framework. Each is timed by the same
-code path (one perf_counter pair around each step, the step returning the loss / the
-logits to the host). Blocks are interleaved, ours raw ours raw ..., so the machine's
-drift hits both alike.
+A benchmark, not a test: for each network, framework and mode, two subprocesses run with the
+same settings (network, threads, batch, input size, precision): `ours` is the real harness
+worker (exactly the compute-only steps `alexbench run` times) and `raw` is the loop in
+harness/reference/rawloops.py, written directly in the framework (it has {", ".join(RAW_MODELS)},
+torchvision's networks at their published width). Each is timed by the same code path (one
+perf_counter pair around each step, the step returning the loss / the logits to the host).
+Blocks are interleaved, ours raw ours raw ..., so the machine's drift hits both alike.
 
-Printed per framework, mode and phase: the median step time of each, and the ratio
+Printed per network, framework, mode and phase: the median step time of each, and the ratio
 raw / ours (our throughput as a fraction of the raw loop's; >= {TARGET:g} is the target; < 1
 means the harness costs something). The ratio's spread is the range of the per-round
 ratios (one ours block against the raw block next to it). Results go to
@@ -43,6 +46,9 @@ is written.
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frameworks", default="all", help="comma-separated, or 'all' installed")
+    parser.add_argument("--models", default=",".join(DEFAULT_MODELS),
+                        help=f"networks, comma-separated, measured in turn: {', '.join(RAW_MODELS)} or 'all' "
+                        "(default %(default)s)")  # fmt: skip
     parser.add_argument(
         "--modes", default="default",
         help="'default', 'all', 'best' (the modes `alexbench run --modes best` chose last on this machine, "
@@ -89,22 +95,29 @@ def main(args: argparse.Namespace) -> int:
     for name in ("image_size", "batch_size", "repeats", "train_steps", "inference_steps"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be >= 1")
-    impls.AlexNetConfig(image_size=args.image_size)  # a size we cannot build fails now
+    models = parse_models(args.models)
+    for model in models:
+        if model not in RAW_MODELS:
+            raise ConfigError(f"no plain loop of {model} in harness/reference/rawloops.py; it has "
+                              f"{', '.join(RAW_MODELS)}")  # fmt: skip
+        impls.AlexNetConfig(model=model, image_size=args.image_size)  # a size we cannot build fails now
     modes = best_modes(frameworks, args) if args.modes.strip() == "best" else parse_modes(args.modes, frameworks)
     layout = results.Layout(args.out)
     stamp = results.utc_stamp()
     settings = {k: getattr(args, k) for k in ("device", "threads", "image_size", "batch_size", "num_classes",
                                                "repeats", "warmup", "train_steps", "inference_steps")}  # fmt: skip
-    print(f"alexbench overhead: {args.image_size}x{args.image_size}, batch {args.batch_size}, {args.repeats} "
-          f"interleaved rounds of {args.train_steps} train + {args.inference_steps} inference steps")  # fmt: skip
+    print(f"alexbench overhead: {', '.join(models)} at {args.image_size}x{args.image_size}, batch "
+          f"{args.batch_size}, {args.repeats} interleaved rounds of {args.train_steps} train + "
+          f"{args.inference_steps} inference steps")  # fmt: skip
     outcomes = []
-    for framework, names in modes.items():
-        for mode in names:
-            print(f"  {framework} ({mode}) ...", flush=True)
-            try:
-                outcomes.append(measure(framework, mode, settings, layout.overhead_logs))
-            except (AlexBenchError, WorkerCrashed) as error:  # one framework or mode failing leaves the others
-                outcomes.append({"framework": framework, "mode": mode, "error": str(error)})
+    for model in models:
+        for framework, names in modes.items():
+            for mode in names:
+                print(f"  {model} {framework} ({mode}) ...", flush=True)
+                try:
+                    outcomes.append(measure(framework, mode, settings, layout.overhead_logs, model))
+                except (AlexBenchError, WorkerCrashed) as error:  # one framework or mode failing leaves the others
+                    outcomes.append({"model": model, "framework": framework, "mode": mode, "error": str(error)})
     document = {
         "schema": "alexbench.overhead/1",
         "created": stamp,

@@ -14,13 +14,15 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 
 from harness import backends, results
+from harness.models import DEFAULT_MODELS, parse_models, variant_choices
 from harness.parity.document import environment, write_document, write_summary_records
 from harness.parity.metrics import CONTROL_MARGIN, F32_REFERENCE, GOLDEN, PARITY_SGD, TOLERANCES
-from harness.parity.runs import full_config, select_frameworks, small_config
+from harness.parity.runs import SMALL_WIDTHS, full_config, net_label, select_frameworks, small_config
 from harness.parity.suite import Suite
 from harness.paths import absolute
 from harness.reference import golden
-from impls.config import VARIANTS, SGDConfig
+from impls import networks
+from impls.config import SGDConfig
 from impls.errors import ConfigError
 
 STEPS, BATCH, DATA_PARALLEL = 20, 4, 2  # the defaults of --steps, --batch, --data-parallel
@@ -35,7 +37,8 @@ def description() -> str:
     return f"""\
 Prove the implementations compute the same function, in tiers (docs/DESIGN.md).
 
-    alexbench parity                      # both variants, every framework installed here
+    alexbench parity                      # AlexNet, both variants, every framework installed here
+    alexbench parity --models alexnet,vgg11 --data-parallel 0
     alexbench parity --variants paper --frameworks torch jax --steps 5
     alexbench parity --size small --frameworks torch --data-parallel 0 --out-dir /tmp/parity
 
@@ -62,7 +65,7 @@ multi-controller, tf.distribute MultiWorkerMirroredStrategy) on --data-parallel 
 loss, every gradient, the loss at every step and the weights under tier 1's (float64) or
 tier 2's (float32) bounds; two wrong recipes (gradients summed over ranks, every rank on the
 same shard) must each miss the gradient bound by {1 / CONTROL_MARGIN:.0f}x or more. --data-parallel 0 skips them.
-Exit status 1 names tier, variant, pair, tensor and step of every exceeded bound; a JSON
+Exit status 1 names tier, network, pair, tensor and step of every exceeded bound; a JSON
 record goes to OUT_DIR/parity-<UTC time>.json (OUT_DIR: ./results/parity unless --out-dir).
 """
 
@@ -86,8 +89,13 @@ def _names(values: list[str] | None) -> list[str] | None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     small = small_config("torchvision")
     parser.add_argument(
-        "--variants", nargs="+", default=None, metavar="VARIANT", help="torchvision, paper (default: both)"
-    )
+        "--models", nargs="+", default=None, metavar="NAME",
+        help=f"networks to check ({', '.join(networks.names())} or all; default {','.join(DEFAULT_MODELS)})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--variants", nargs="+", default=None, metavar="VARIANT",
+        help="of the models that have them: torchvision, paper (default: every variant of each model)",
+    )  # fmt: skip
     parser.add_argument(
         "--frameworks",
         nargs="+",
@@ -103,9 +111,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"{full_config('torchvision').height}/{full_config('paper').height}, {full_config('paper').num_classes} "
         "classes; both (default)",
     )
-    parser.add_argument("--width", type=float, default=1.0,
-                        help="width of the small config: every channel count and hidden width times this "
-                             "(default %(default)s, the published network; tests use 0.125)")  # fmt: skip
+    widths = ", ".join(f"{model} {width:g}" for model, width in SMALL_WIDTHS.items())
+    parser.add_argument("--width", type=float, default=None,
+                        help="width of the small configs: every channel count and hidden width times this "
+                             f"(default: each model's, {widths}; why: harness/parity/runs.py)")  # fmt: skip
     parser.add_argument("--steps", type=int, default=STEPS, help="SGD steps of the trajectories (default %(default)s)")
     parser.add_argument("--batch", type=int, default=BATCH, help="batch size (default %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights and batches (default 0)")
@@ -132,10 +141,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    variants = _names(args.variants) or list(VARIANTS)
-    for variant in variants:
-        if variant not in VARIANTS:
-            raise ConfigError(f"unknown AlexNet variant {variant!r}; choose from {', '.join(VARIANTS)}")
+    nets = parity_nets(parse_models(args.models), _names(args.variants))
     frameworks, skipped = select_frameworks(_names(args.frameworks))
     optimizer = SGDConfig(lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
     if args.steps < 0 or args.batch < 1:
@@ -152,7 +158,7 @@ def main(args: argparse.Namespace) -> int:
         logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
     started = time.perf_counter()
-    suite = Suite(variants, frameworks, args.size, args.steps, args.batch, args.seed, optimizer, args.device,
+    suite = Suite(nets, frameworks, args.size, args.steps, args.batch, args.seed, optimizer, args.device,
                   _parse_parity_modes(args.modes, frameworks), args.data_parallel, args.width).run()  # fmt: skip
     rows = suite.rows
     failures = [row for row in rows if not row.passed]
@@ -162,7 +168,7 @@ def main(args: argparse.Namespace) -> int:
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "passed": passed,
         "settings": {
-            "variants": variants,
+            "networks": nets,
             "frameworks": frameworks,
             "size": args.size,
             "steps": args.steps,
@@ -173,7 +179,7 @@ def main(args: argparse.Namespace) -> int:
             "data_parallel": args.data_parallel,
             "width": args.width,
             "precision": precision or "cpu: IEEE fp32/fp64",
-            "golden": "plain torch.nn AlexNet, float64, torch.optim.SGD, CPU",
+            "golden": "plain torch.nn network of each model (harness.reference.golden), float64, torch.optim.SGD, CPU",
         },
         "environment": environment(frameworks),
         "skipped": skipped,
@@ -183,8 +189,7 @@ def main(args: argparse.Namespace) -> int:
             str(t): {q: {"metric": m, "bound": b} for q, (m, b) in qs.items()} for t, qs in TOLERANCES.items()
         },
         "relu_flips": {
-            variant: {"run": F32_REFERENCE, "against": GOLDEN, **report.to_json()}
-            for variant, report in suite.flips.items()
+            net: {"run": F32_REFERENCE, "against": GOLDEN, **report.to_json()} for net, report in suite.flips.items()
         },
         "timings_s": {**suite.timings, "total": round(time.perf_counter() - started, 2)},
         "failures": [row.describe() for row in failures],
@@ -194,7 +199,7 @@ def main(args: argparse.Namespace) -> int:
     path = write_document(document, layout)
     settings = {"device": args.device, "batch": args.batch, "steps": args.steps, "seed": args.seed,
                 "size": args.size, "lr": args.lr, "width": args.width}  # fmt: skip
-    summaries = write_summary_records(rows, frameworks, variants, settings, layout, path)
+    summaries = write_summary_records(rows, frameworks, nets, settings, layout, path)
     print(f"record: {path}  ({time.perf_counter() - started:.0f} s); summary for reports: {summaries}")
     if failures:
         print(f"parity FAILED: {len(failures)} check(s) out of bounds", file=sys.stderr)
@@ -208,6 +213,23 @@ def main(args: argparse.Namespace) -> int:
     caught = ", every data-parallel control caught" if args.data_parallel and args.size != "full" else ""
     print(f"parity passed: {len(rows)} checks, tier 1 <= 1e-9, the other tiers within bounds{caught}")
     return 0
+
+
+def parity_nets(models: list[str], variants: list[str] | None) -> list[str]:
+    """The networks to check, "model/variant", in order: each model's variants (or those of
+    `variants` it has; a model with none of them is an error naming its own)."""
+    nets = []
+    for model in models:
+        own = networks.get(model).variants
+        chosen = [v for v in variants if v in own] if variants else list(own)
+        if variants:
+            unknown = [v for v in variants if v not in variant_choices()]
+            if unknown:
+                raise ConfigError(f"unknown variant {unknown[0]!r}; choose from {', '.join(variant_choices())}")
+        if not chosen:
+            raise ConfigError(f"{model} has none of the variants {', '.join(variants)}; its variants: {', '.join(own)}")
+        nets += [net_label(model, v) for v in chosen]
+    return nets
 
 
 def _parse_parity_modes(text: str, frameworks: list[str]) -> dict[str, list[str]] | None:

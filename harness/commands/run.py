@@ -16,11 +16,21 @@ import time
 from pathlib import Path
 
 from harness import progress, results
-from harness.measure.plan import DEFAULT_BATCH_SIZES, PROFILES, REPLICATES, BenchSettings, Plan
+from harness.measure.plan import (
+    DEFAULT_BATCH_SIZES,
+    MODEL_PROFILES,
+    PROFILES,
+    REPLICATES,
+    BenchSettings,
+    Plan,
+    profile_for,
+)
 from harness.measure.runner import Runner
 from harness.measure.summary import summary_table
+from harness.models import DEFAULT_MODELS, parse_models, variant_choices, variant_for
 from harness.paths import absolute
 from harness.training import TrainSettings
+from impls import networks
 from impls.errors import ConfigError
 from impls.modes import mode_names, parse_modes
 
@@ -34,6 +44,7 @@ The main job: train, evaluate and measure every framework on every device, and r
 
     alexbench run                          # every installed framework, CPU (+ GPU where found)
     alexbench run --frameworks torch,jax --devices gpu --profile full
+    alexbench run --models alexnet,vgg11   # VGG-11 after AlexNet, in one run; tables per model
     alexbench run --resume                 # finish the latest run, skipping what it recorded
     alexbench run --out ~/bench            # records under ~/bench/runs/ (any folder, from any folder)
 
@@ -44,6 +55,7 @@ For each framework x device, in its own subprocess:
      default, sized for a 2-core CPU): {_size(quick)} input, a stratified {q["train_subset"]:,}-image
      training subset and {q["test_subset"]:,} test images, {q["epochs"]} epochs, batch {q["batch_size"]}. Profile full
      (for GPUs): {_size(full)} on all 60,000 images, {full["epochs"]} epochs, batch {full["batch_size"]}.
+     A model's own sizes where the profile's would not fit: {_model_sizes()}.
   2. throughput: training and inference steps at {b.image_size}x{b.image_size}, batch {cpu} on CPU,
      {gpu} on GPUs, compute-only (batch already on the device) and end-to-end (uint8
      batches from the input pipeline); warm-up (compilation) timed apart; then {b.repeats} rounds of
@@ -55,6 +67,16 @@ measurement; a framework or device that fails leaves a failure record and the ru
 Without a terminal (a log, CI, nohup) progress is one plain line per finished step and at
 most one every {progress.DEFAULT_INTERVAL:.0f} s while a phase runs.
 """
+
+
+def _model_sizes() -> str:
+    parts = []
+    for model, profiles in MODEL_PROFILES.items():
+        for name in profiles:
+            fields = profile_for(name, model)
+            width = f", width {fields['width']:g}" if fields.get("width", 1.0) != 1.0 else ""
+            parts.append(f"{model} {name} at {_size(fields)}{width}")
+    return "; ".join(parts)
 
 
 def _size(profile: dict) -> str:
@@ -75,10 +97,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--batch-size", type=int, help="one throughput batch size (--batch-sizes N)")
     parser.add_argument("--image-size", type=int, default=BenchSettings.image_size, help="throughput input size")
-    parser.add_argument("--variant", default="torchvision", choices=["torchvision", "paper"])
-    parser.add_argument("--width", type=float, default=1.0,
-                        help="network width: every channel count and hidden width times this (default "
-                             "%(default)s, the published network; smaller for quick checks)")  # fmt: skip
+    parser.add_argument(
+        "--models", metavar="NAME[,NAME...]",
+        help=f"networks to measure, one after another ({', '.join(networks.names())} or 'all'; default "
+        f"{','.join(DEFAULT_MODELS)}); each model's records carry its name and the report has tables per model",
+    )  # fmt: skip
+    parser.add_argument("--variant", choices=variant_choices(),
+                        help="the models' variant (default: each model's own, torchvision's)")  # fmt: skip
+    parser.add_argument("--width", type=float, default=None,
+                        help="network width: every channel count and hidden width times this (default 1, the "
+                             "published network, except where a model's profile sizes its accuracy training "
+                             "smaller; smaller for quick checks)")  # fmt: skip
     parser.add_argument(
         "--modes", default="default",
         help="execution modes to time: 'default' (each framework's default), 'all', 'best' (a short trial of "
@@ -112,7 +141,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=TrainSettings.lr, help="accuracy-training learning rate")
 
 
-def plan_from_args(args: argparse.Namespace) -> Plan:
+def plan_from_args(args: argparse.Namespace) -> list[Plan]:
+    """One Plan per model (--models), in order, all in the same run."""
     import impls
 
     frameworks = impls.names() if args.frameworks == "all" else [f.strip() for f in args.frameworks.split(",")]
@@ -121,32 +151,17 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
             raise ConfigError(f"unknown framework {framework!r}; choose from {', '.join(impls.names())}")
     if args.devices not in ("auto", "cpu", "gpu", "cpu,gpu", "gpu,cpu"):
         raise ConfigError(f"--devices must be auto, cpu, gpu or cpu,gpu; got {args.devices!r}")
-    train, seeds = None, None
+    models = parse_models(args.models)
+    variants = {model: variant_for(model, args.variant) for model in models}
+    seeds = None
     if not args.skip_accuracy:
-        fields = dict(PROFILES[args.profile], seed=args.seed, variant=args.variant, lr=args.lr,
-                      width=args.width)  # fmt: skip
-        for name, value in (("epochs", args.epochs), ("train_subset", args.train_subset),
-                            ("image_size", args.train_image_size)):  # fmt: skip
-            if value is not None:
-                fields[name] = value or None if name == "train_subset" else value
-        train = TrainSettings(**fields)
-        # fail now, not in a worker
-        impls.AlexNetConfig(variant=train.variant, image_size=train.image_size, width=train.width)
         replicates = REPLICATES[args.profile] if args.seeds is None else args.seeds
         if replicates < 1:
             raise ConfigError(f"--seeds must be >= 1, got {replicates}")
         seeds = [args.seed + k for k in range(replicates)]
-    bench = None
-    if not args.skip_throughput:
-        bench = BenchSettings(
-            variant=args.variant, width=args.width, image_size=args.image_size, batch_sizes=_batch_sizes(args),
-            warmup=args.warmup,
-            repeats=args.repeats, train_steps=args.train_steps, inference_steps=args.inference_steps,
-        )  # fmt: skip
-        impls.AlexNetConfig(variant=bench.variant, image_size=bench.image_size, width=bench.width)
-        for name in ("repeats", "train_steps", "inference_steps"):
-            if getattr(bench, name) < 1:
-                raise ConfigError(f"--{name.replace('_', '-')} must be >= 1")
+    for name in ("repeats", "train_steps", "inference_steps"):
+        if not args.skip_throughput and getattr(args, name) < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= 1")
     if args.worker_timeout is not None and args.worker_timeout <= 0:
         raise ConfigError(f"--worker-timeout must be > 0 seconds, got {args.worker_timeout}")
     out = Path(args.out)
@@ -164,10 +179,47 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         modes = {f: named[f] if f in listed else mode_names(f) for f in frameworks}
     else:
         modes = parse_modes(args.modes, frameworks)
-    return Plan(
-        frameworks, args.devices, train, bench, out, run_id, args.threads, "tf32" if args.tf32 else "ieee",
-        args.data_dir, bool(args.resume), modes, args.worker_timeout, best, seeds,
+    batch_sizes = _batch_sizes(args)
+    return [
+        Plan(
+            frameworks, args.devices, _train_settings(args, model, variants[model]),
+            _bench_settings(args, model, variants[model], batch_sizes), out, run_id, args.threads,
+            "tf32" if args.tf32 else "ieee", args.data_dir, bool(args.resume), modes, args.worker_timeout, best, seeds,
+        )  # fmt: skip
+        for model in models
+    ]
+
+
+def _train_settings(args: argparse.Namespace, model: str, variant: str) -> TrainSettings | None:
+    """The accuracy training of `model`: its profile (PROFILES, with the model's own sizes from
+    MODEL_PROFILES), then what the command line overrides."""
+    import impls
+
+    if args.skip_accuracy:
+        return None
+    fields = dict(profile_for(args.profile, model), seed=args.seed, model=model, variant=variant, lr=args.lr)
+    for name, value in (("epochs", args.epochs), ("train_subset", args.train_subset),
+                        ("image_size", args.train_image_size), ("width", args.width)):  # fmt: skip
+        if value is not None:
+            fields[name] = value or None if name == "train_subset" else value
+    train = TrainSettings(**fields)
+    # fail now, not in a worker
+    impls.AlexNetConfig(model=model, variant=variant, image_size=train.image_size, width=train.width)
+    return train
+
+
+def _bench_settings(args: argparse.Namespace, model: str, variant: str, batch_sizes) -> BenchSettings | None:
+    import impls
+
+    if args.skip_throughput:
+        return None
+    bench = BenchSettings(
+        model=model, variant=variant, width=1.0 if args.width is None else args.width, image_size=args.image_size,
+        batch_sizes=batch_sizes,
+        warmup=args.warmup, repeats=args.repeats, train_steps=args.train_steps, inference_steps=args.inference_steps,
     )  # fmt: skip
+    impls.AlexNetConfig(model=model, variant=variant, image_size=bench.image_size, width=bench.width)
+    return bench
 
 
 def _batch_sizes(args: argparse.Namespace) -> tuple[int, ...] | None:
@@ -195,54 +247,68 @@ def _latest_run(layout: results.Layout) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    plan = plan_from_args(args)
-    if plan.train:
+    plans = plan_from_args(args)
+    first = plans[0]
+    if first.train:
         from harness.data import fashion_mnist_dir
 
-        fashion_mnist_dir(plan.data_dir)  # a missing dataset fails now, with the fix, not in every worker
-    layout = results.Layout(plan.out)
-    if plan.resume:
-        results.check_writable(layout.run(plan.run_id))
+        fashion_mnist_dir(first.data_dir)  # a missing dataset fails now, with the fix, not in every worker
+    layout = results.Layout(first.out)
+    if first.resume:
+        results.check_writable(layout.run(first.run_id))
     else:  # a folder of its own, never shared with another run; writable, or we stop now
-        plan.run_id = layout.claim_run(plan.run_id, chosen=bool(args.run_id))
+        first.run_id = layout.claim_run(first.run_id, chosen=bool(args.run_id))
+    for plan in plans[1:]:  # the other models go into the same run, after the first
+        plan.run_id, plan.resume = first.run_id, True
     # SIGTERM (e.g. a CI timeout) stops like Ctrl-C: records written so far stay valid.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     start = time.perf_counter()
+    models = [plan.train.model if plan.train else plan.bench.model for plan in plans]
+    print(f"alexbench run {first.run_id}: models {', '.join(models)}; frameworks {', '.join(first.frameworks)}; "
+          f"devices {first.devices}; {first.threads} CPU threads each")  # fmt: skip
+    written, done = [], {}
+    for model, plan in zip(models, plans, strict=True):
+        _describe(plan, model, args.profile)
+        runner = Runner(plan)
+        try:
+            written += runner.run()
+        except KeyboardInterrupt:
+            print(f"\ninterrupted: {len(written) + len(runner.written)} record(s) kept in {runner.run_dir}; "
+                  f"continue with: alexbench run --resume {first.run_id}", file=sys.stderr)  # fmt: skip
+            return 130
+        done.update(runner.done)
+    print()
+    recorded = {**done, **{r.key: r for r in written}}  # with --resume, what the run had already
+    print(summary_table(list(recorded.values())))
+    print(f"\n{len(written)} record(s) in {layout.run(first.run_id)} ({time.perf_counter() - start:.0f} s)")
+    failed = [r for r in written if r.kind == "failure" and not (r.error or "").startswith("skipped")]
+    diverged = [r for r in written if r.kind == "train" and r.metrics.get("diverged")]
+    return 1 if failed or diverged else 0
+
+
+def _describe(plan: Plan, model: str, profile: str) -> None:
+    """What the run will do for `model`, before it does it."""
     t = plan.train
-    print(f"alexbench run {plan.run_id}: frameworks {', '.join(plan.frameworks)}; devices {plan.devices}; "
-          f"{plan.threads} CPU threads each")  # fmt: skip
+    print(f"{model}:")
     if t:
         reduced = [] if t.image_size >= 224 else ["reduced from 224x224"]
         reduced += [] if not t.train_subset else [f"{t.train_subset} of 60,000 training images"]
         why = f" ({'; '.join(reduced)}, to fit a small CPU)" if reduced else ""
         print(f"  accuracy: Fashion-MNIST at {t.image_size}x{t.image_size}, {t.epochs} epoch(s), "
-              f"batch {t.batch_size}, profile {args.profile}{why}; {len(plan.seeds)} seed(s) "
+              f"batch {t.batch_size}, profile {profile}{why}; {len(plan.seeds)} seed(s) "
               f"({', '.join(map(str, plan.seeds))}), paired across frameworks")  # fmt: skip
     if plan.bench:
         b = plan.bench
         sizes = ",".join(map(str, b.batch_sizes)) if b.batch_sizes else "32 (CPU), 32,256 (GPU)"
-        print(f"  throughput: {b.variant} at {b.image_size}x{b.image_size}, batch {sizes}, "
+        width = f", width {b.width:g}" if b.width != 1.0 else ""
+        print(f"  throughput: {model} ({b.variant}{width}) at {b.image_size}x{b.image_size}, batch {sizes}, "
               f"{b.repeats} interleaved rounds of {b.train_steps} train + {b.inference_steps} inference steps "
               f"per pipeline ({', '.join(b.pipelines)})")  # fmt: skip
         if plan.best:
-            t = plan.trial
+            trial = plan.trial
             print(
-                f"  modes: best: every mode tried ({t.rounds} round of {t.train_steps} train + "
-                f"{t.inference_steps} inference steps each); the fastest per precision class and phase measured"
+                f"  modes: best: every mode tried ({trial.rounds} round of {trial.train_steps} train + "
+                f"{trial.inference_steps} inference steps each); the fastest per precision class and phase measured"
             )
         else:
             print("  modes: " + "; ".join(f"{f} {'+'.join(m)}" for f, m in plan.modes.items()))
-    runner = Runner(plan)
-    try:
-        written = runner.run()
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: {len(runner.written)} record(s) kept in {runner.run_dir}; "
-              f"continue with: alexbench run --resume {plan.run_id}", file=sys.stderr)  # fmt: skip
-        return 130
-    print()
-    recorded = {**runner.done, **{r.key: r for r in written}}  # with --resume, what the run had already
-    print(summary_table(list(recorded.values())))
-    print(f"\n{len(written)} record(s) in {runner.run_dir} ({time.perf_counter() - start:.0f} s)")
-    failed = [r for r in written if r.kind == "failure" and not (r.error or "").startswith("skipped")]
-    diverged = [r for r in written if r.kind == "train" and r.metrics.get("diverged")]
-    return 1 if failed or diverged else 0

@@ -13,6 +13,7 @@ import impls
 from harness import env, results
 from harness.distributed.launch import task_document
 from harness.measure.scaling import ScaleSettings, measure, task
+from harness.models import parse_models
 from harness.paths import absolute
 from impls.errors import ConfigError
 
@@ -26,6 +27,7 @@ Data-parallel training throughput at each world size, on each framework's own en
     alexbench scale                              # every framework, {sizes} processes, this CPU
     alexbench scale --frameworks torch --nproc 1,2,4 --device gpu --batch 256
     alexbench scale --frameworks torch --nproc 1,16 --write-task task.json   # ranks by hand, several hosts
+    alexbench scale --frameworks jax --models {",".join(impls.models())} --image-size 64   # each network in turn
 
 torch runs DistributedDataParallel (processes started by torchrun; gloo on CPU, NCCL on
 GPUs), JAX multi-controller jax.distributed with the batch sharded over a device mesh,
@@ -33,10 +35,11 @@ Keras/TensorFlow MultiWorkerMirroredStrategy (TF_CONFIG) around alexbench's own
 tf.function step. A fixed global batch (default {d.batch}, at {d.image_size}x{d.image_size}) is split equally over
 the ranks; on a CPU host the total cores stay fixed (N ranks x T/N threads, each rank pinned
 to its own cores). World sizes are measured in {d.rounds} interleaved rounds of {d.steps} timed steps (after
-{d.warmup} of warm-up); one record per framework and world size (plus world size 1 without the
-engine, to see what the engine costs there), with images/s, the spread of the ranks' step
-times and the scaling efficiency. A rank that dies or hangs ends its launch within seconds
-(the others are killed) and leaves a failure record; a launch may take {d.deadline:.0f} s at most.
+{d.warmup} of warm-up); one record per network, framework and world size (plus world size 1
+without the engine, to see what the engine costs there), with images/s, the spread of the
+ranks' step times and the scaling efficiency; several --models (default {d.model}) are measured
+one after the other. A rank that dies or hangs ends its launch within seconds (the others
+are killed) and leaves a failure record; a launch may take {d.deadline:.0f} s at most.
 Records go to OUT/runs/<run id>/ (OUT: ./results unless --out); `alexbench report` shows
 them in its Scaling section.
 """
@@ -45,6 +48,9 @@ them in its Scaling section.
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = ScaleSettings()
     parser.add_argument("--frameworks", default="all", help="comma-separated, or 'all' installed")
+    parser.add_argument("--models", default=defaults.model,
+                        help=f"networks, comma-separated, measured in turn: {', '.join(impls.models())} or 'all' "
+                        "(default %(default)s)")  # fmt: skip
     parser.add_argument("--nproc", default=",".join(map(str, defaults.world_sizes)),
                         help="world sizes to measure (default %(default)s)")  # fmt: skip
     parser.add_argument("--device", default="cpu", choices=["cpu", "gpu"], help="gpu: one GPU per rank")
@@ -66,7 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "started by hand on several hosts (README: Data parallel)")  # fmt: skip
 
 
-def settings_from_args(args: argparse.Namespace) -> ScaleSettings:
+def settings_from_args(args: argparse.Namespace, model: str = ScaleSettings.model) -> ScaleSettings:
     try:
         sizes = tuple(dict.fromkeys(int(v) for v in args.nproc.split(",") if v.strip()))
     except ValueError:
@@ -81,50 +87,58 @@ def settings_from_args(args: argparse.Namespace) -> ScaleSettings:
     odd = [n for n in sizes if args.batch % n]
     if odd:
         raise ConfigError(f"the global batch {args.batch} does not split equally over {odd} ranks: choose another")
-    impls.AlexNetConfig(image_size=args.image_size, width=args.width)  # a size or width we cannot build fails now
+    # a network, size or width we cannot build fails now
+    impls.AlexNetConfig(model=model, image_size=args.image_size, width=args.width)
     return ScaleSettings(sizes, args.device, args.threads, args.batch, args.image_size, width=args.width,
-                         num_classes=1000, warmup=args.warmup, steps=args.steps, rounds=args.rounds,
+                         num_classes=1000, model=model, warmup=args.warmup, steps=args.steps, rounds=args.rounds,
                          deadline=args.deadline)  # fmt: skip
 
 
 def main(args: argparse.Namespace) -> int:
     import impls
 
-    settings = settings_from_args(args)
+    every = [settings_from_args(args, model) for model in parse_models(args.models)]
     frameworks = impls.available() if args.frameworks == "all" else [f.strip() for f in args.frameworks.split(",")]
     for framework in frameworks:
         if framework not in impls.names():
             raise ConfigError(f"unknown framework {framework!r}; choose from {', '.join(impls.names())}")
     if args.write_task:
-        return write_task(frameworks, settings, args.write_task)
+        if len(every) != 1:
+            raise ConfigError(f"--write-task writes one network's task: pass --models NAME (got {args.models!r})")
+        return write_task(frameworks, every[0], args.write_task)
     layout = results.Layout(args.out)
     run_id = layout.claim_run(results.check_run_id(args.run_id) if args.run_id else f"scale-{results.utc_stamp()}",
                               chosen=bool(args.run_id))  # fmt: skip
     folder = layout.run(run_id)
     machine = env.machine()
-    print(f"alexbench scale {run_id}: {', '.join(frameworks)}; world sizes {settings.world_sizes} on "
-          f"{settings.device}; global batch {settings.batch} at {settings.image_size}x{settings.image_size}; "
-          f"{settings.rounds} interleaved rounds of {settings.steps} steps")  # fmt: skip
-    written = []
-    for framework in frameworks:
-        reason = impls.unavailable_reason(framework)
+    settings = every[0]
+    print(f"alexbench scale {run_id}: {', '.join(s.model for s in every)} on {', '.join(frameworks)}; world sizes "
+          f"{settings.world_sizes} on {settings.device}; global batch {settings.batch} at "
+          f"{settings.image_size}x{settings.image_size}; {settings.rounds} interleaved rounds of {settings.steps} "
+          "steps")  # fmt: skip
+    unavailable = {f: impls.unavailable_reason(f) for f in frameworks}
+    for framework, reason in unavailable.items():
         if reason:
             print(f"  {framework}: skipped: {reason}", file=sys.stderr)
-            continue
-        for record in measure(framework, settings, folder / "ranks", run_id):
-            results.write(folder, record, {**machine, "versions": record.settings.get("versions", {})})
-            written.append(record)
+    written = []
+    for settings in every:  # each network in turn; its records' keys name it (Record.workload), so they coexist
+        for framework in frameworks:
+            if unavailable[framework]:
+                continue
+            for record in measure(framework, settings, folder / "ranks", run_id):
+                results.write(folder, record, {**machine, "versions": record.settings.get("versions", {})})
+                written.append(record)
     print()
-    print(f"{'framework':<9} {'run':<7} {'images/s':>9} {'95% CI':>17} {'efficiency':>10} {'rank spread':>11}")
+    print(f"{'model':<8} {'framework':<9} {'run':<7} {'images/s':>9} {'95% CI':>17} {'efficiency':>10} "
+          f"{'rank spread':>11}")  # fmt: skip
     for r in written:
-        m = r.metrics
+        m, who = r.metrics, f"{r.model:<8} {r.framework:<9} {r.measurement.split('/')[1]:<7}"
         if r.kind == "failure":
-            print(f"{r.framework:<9} {r.measurement.split('/')[1]:<7} FAILED: {r.error}")
+            print(f"{who} FAILED: {r.error}")
             continue
         ci = f"[{m['images_per_s_ci95_low'] or 0:.1f}, {m['images_per_s_ci95_high'] or 0:.1f}]"
         efficiency = f"{m['scaling_efficiency']:.2f}" if m.get("scaling_efficiency") is not None else "—"
-        print(f"{r.framework:<9} {r.measurement.split('/')[1]:<7} {m['images_per_s']:>9.1f} {ci:>17} "
-              f"{efficiency:>10} {m['rank_spread']:>10.1%}")  # fmt: skip
+        print(f"{who} {m['images_per_s']:>9.1f} {ci:>17} {efficiency:>10} {m['rank_spread']:>10.1%}")
     print(f"\n{len(written)} record(s) in {folder}")
     return 1 if any(r.kind == "failure" for r in written) else 0
 

@@ -21,6 +21,18 @@ PROFILES = {
     "quick": dict(epochs=2, image_size=64, train_subset=3000, test_subset=1000, batch_size=64, evals_per_epoch=2),
     "full": dict(epochs=10, image_size=224, train_subset=None, test_subset=None, batch_size=128, evals_per_epoch=2),
 }
+# A model's own sizes in a profile, where the profile's would not fit: VGG-11 does ~10x
+# AlexNet's work per image (7.6 vs 0.7 GMAC at 224), and at small inputs its 25088x4096
+# classifier.0 alone is 103M multiply-adds per image, so its quick training runs at its
+# minimum input, 32x32 (Fashion-MNIST's 28x28 resized), and half width (README: the time).
+MODEL_PROFILES = {"vgg11": {"quick": dict(image_size=32, width=0.5)}}
+
+
+def profile_for(profile: str, model: str) -> dict:
+    """The TrainSettings fields of `profile` for `model` (PROFILES, then MODEL_PROFILES)."""
+    return {**PROFILES[profile], **MODEL_PROFILES.get(model, {}).get(profile, {})}
+
+
 # Accuracy replicates (seeds) per profile: one float32 training run per framework measures the
 # seed's luck as much as the framework (see README, "Accuracy you can compare").
 REPLICATES = {"quick": 3, "full": 3}

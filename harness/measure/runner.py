@@ -165,8 +165,8 @@ class Runner:
 
         bench, best = self.plan.bench, self.plan.best
         config = impls.AlexNetConfig(
-            variant=bench.variant, num_classes=bench.num_classes, image_size=(bench.image_size, bench.image_size),
-            width=bench.width,
+            model=bench.model, variant=bench.variant, num_classes=bench.num_classes,
+            image_size=(bench.image_size, bench.image_size), width=bench.width,
         )
         self.bench_workload = results.Record.workload_fields(config)
         sizes = {d: bench.batch_sizes or DEFAULT_BATCH_SIZES.get(d, (32,)) for _, d in pairs}
@@ -198,7 +198,7 @@ class Runner:
         choices = [
             r for r in self.done.values()
             if r.kind == "selection" and (r.framework, r.device) == slot[:2]
-            and r.settings.get("batch_size") == bench.batch_size
+            and r.settings.get("batch_size") == bench.batch_size and r.model == bench.model
         ]  # fmt: skip
         return bool(choices) and all(
             self.skip("throughput", framework, device, f"{phase}/{pipe}", winner, settings=batch)

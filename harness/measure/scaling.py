@@ -1,12 +1,13 @@
 """Data-parallel training throughput at each world size, on each framework's own engine.
 
-For every framework, world sizes (1, 2, ...) run in interleaved rounds (1 2, then 2 1, ...)
-so drift hits them alike; each run is a fresh launch (harness.distributed) of timed steps
-on a fixed global batch split equally over the ranks. On a CPU host the total cores stay
-fixed (N ranks x T/N threads, each rank pinned to its own cores), so the efficiency is
-throughput(N) / throughput(1); on GPUs (one per rank) it is throughput(N) / (N x
-throughput(1)). World size 1 runs through the engine too ("dp1": DDP at world size 1
-costs a few percent, pytorch PR #30660) and without it ("single"), so that cost is seen.
+For every framework (on one network, ScaleSettings.model), world sizes (1, 2, ...) run in
+interleaved rounds (1 2, then 2 1, ...) so drift hits them alike; each run is a fresh launch
+(harness.distributed) of timed steps on a fixed global batch split equally over the ranks.
+On a CPU host the total cores stay fixed (N ranks x T/N threads, each rank pinned to its
+own cores), so the efficiency is throughput(N) / throughput(1); on GPUs (one per rank) it
+is throughput(N) / (N x throughput(1)). World size 1 runs through the engine too ("dp1":
+DDP at world size 1 costs a few percent, pytorch PR #30660) and without it ("single"), so
+that cost is seen.
 """
 
 from __future__ import annotations
@@ -63,11 +64,12 @@ def measure(framework: str, settings: ScaleSettings, folder, run_id: str, progre
             if label in failures:
                 continue
             try:
+                # a folder per network too: the models of one run never share the ranks' files
                 outcome = launch(framework, world, task(settings, world, label != "single"), settings.deadline,
-                                 folder=folder / f"{framework}-{label}-round{round_}")  # fmt: skip
+                                 folder=folder / f"{settings.model}-{framework}-{label}-round{round_}")  # fmt: skip
             except LaunchFailed as error:
                 failures[label] = str(error)
-                progress(f"  {framework} {label}: failed: {error}")
+                progress(f"  {settings.model} {framework} {label}: failed: {error}")
                 continue
             ranks = [outcome.outputs[r] for r in sorted(outcome.outputs)]
             # a step ends when its all-reduce does: the slowest rank's time is the step's
@@ -75,7 +77,7 @@ def measure(framework: str, settings: ScaleSettings, folder, run_id: str, progre
             per_rank[label].append([statistics.median(r["seconds"]) for r in ranks])
             versions = ranks[0].get("versions", versions)
             rate = settings.batch / statistics.median(seconds[label])
-            progress(f"  {framework} {label}, round {round_ + 1}: {rate:.1f} images/s")
+            progress(f"  {settings.model} {framework} {label}, round {round_ + 1}: {rate:.1f} images/s")
     records = []
     base = {label: stats.throughput(s, settings.batch).get("median") for label, s in seconds.items() if s}
     for label, world in labels:

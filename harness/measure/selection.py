@@ -70,8 +70,10 @@ def choose(trial: dict[tuple[str, str, str, str], list[float]], batch: dict[tupl
     return [c for c in choices.values() if c.winners]
 
 
-def selection_record(choice: Choice, run_id: str, trial: dict, started: str) -> Record:
-    """The `selection` record: every candidate's trial figures, the winners, the margins."""
+def selection_record(choice: Choice, run_id: str, trial: dict, started: str, workload: dict | None = None) -> Record:
+    """The `selection` record: every candidate's trial figures, the winners, the margins;
+    `workload`: the measured network's fields (Record.workload_fields), so each model's
+    choice is a record of its own."""
     metrics: dict[str, float | None] = {}
     for (phase, mode), rate in choice.rates.items():
         metrics[f"{phase}/{mode}/images_per_s"] = rate.get("median")
@@ -87,6 +89,7 @@ def selection_record(choice: Choice, run_id: str, trial: dict, started: str) -> 
         "candidates": candidates,
         "unavailable": dict(choice.unavailable),
         "trial": dict(trial),
+        "batch_size": trial.get("batch_size"),  # in the key, and what --resume looks the choice up by
     }
     notes = [
         f"--modes best: the fastest {choice.klass} mode per phase in a short interleaved trial "
@@ -99,7 +102,7 @@ def selection_record(choice: Choice, run_id: str, trial: dict, started: str) -> 
     samples = [{"phase": p, "mode": m, "seconds": s} for (p, m), s in sorted(choice.seconds.items())]
     return Record(
         "selection", choice.framework, choice.device, choice.klass, run_id, metrics=metrics, samples=samples,
-        settings=settings, notes=notes, started=started,
+        settings=settings, notes=notes, started=started, **(workload or {}),
     )  # fmt: skip
 
 

@@ -122,6 +122,24 @@ def throughput_record(
 
 # ------------------------------------------------------------------------------ console
 def summary_table(written: list[Record]) -> str:
+    """The console summary of a run: per model (in the order measured), the accuracy table
+    and the throughput rows; then every failure."""
+    lines: list[str] = []
+    measured = [r for r in written if r.kind in ("train", "throughput")]
+    models = list(dict.fromkeys(r.model for r in measured))
+    for model in models:
+        mine = [r for r in measured if r.model == model]
+        if len(models) > 1:
+            lines += ([""] if lines else []) + [f"== {model} =="]
+        lines += _model_lines(mine)
+    failures = [r for r in written if r.kind == "failure"]
+    if failures:
+        lines.append("")
+        lines.extend(f"FAILED {r.framework}/{r.device} {r.measurement}: {r.error}" for r in failures)
+    return "\n".join(lines)
+
+
+def _model_lines(written: list[Record]) -> list[str]:
     lines = accuracy_lines([r for r in written if r.kind == "train"])
     bench = [r for r in written if r.kind == "throughput"]
     if bench:
@@ -138,11 +156,7 @@ def summary_table(written: list[Record]) -> str:
                 f"{_num(m['images_per_s'], 8, 1)} "
                 f"{ci:>17} {_num(m['achieved_gflops'], 8, 1)} {rss:>9}"
             )
-    failures = [r for r in written if r.kind == "failure"]
-    if failures:
-        lines.append("")
-        lines.extend(f"FAILED {r.framework}/{r.device} {r.measurement}: {r.error}" for r in failures)
-    return "\n".join(lines)
+    return lines
 
 
 def accuracy_lines(train: list[Record]) -> list[str]:

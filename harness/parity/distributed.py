@@ -23,12 +23,13 @@ CONTROLS = {"sum": "gradients summed over ranks", "same-shard": "every rank on s
 
 
 def data_parallel(frameworks=None, dtype: str = "float64", world: int = 2, steps: int = 5, batch: int = 8,
-                  seed: int = 0, device: str = "cpu", variant: str = "torchvision", optimizer=PARITY_SGD,
+                  seed: int = 0, device: str = "cpu", variant: str = "alexnet/torchvision", optimizer=PARITY_SGD,
                   deadline: float = 1200.0, logs=None, controls: bool = True,
-                  width: float = 1.0) -> list[Check]:  # fmt: skip
+                  width: float | None = None) -> list[Check]:  # fmt: skip
     """Checks of every framework's data-parallel run (tier 5) and of its controls
     (`controls=False`: the run alone, for a quicker check once the controls have been seen
-    to be caught on that framework)."""
+    to be caught on that framework). `variant`: the network, "model/variant" (runs.net_of);
+    `width`: None for the model's (runs.SMALL_WIDTHS)."""
     frameworks, _ = select_frameworks(frameworks)
     tier = 5 if dtype == "float64" else 6
     task = {

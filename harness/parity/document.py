@@ -1,5 +1,5 @@
 """The parity document and summary records: the console table of worst errors per pair,
-the detailed JSON document (every check), and one summary record per framework and variant
+the detailed JSON document (every check), and one summary record per framework and network
 that `alexbench report` shows.
 """
 
@@ -125,23 +125,28 @@ def _owner(name: str) -> str:
 def write_summary_records(
     rows: list[Check],
     frameworks: list[str],
-    variants: list[str],
+    nets: list[str],
     settings: dict,
     layout: results.Layout,
     detail: Path,
 ) -> Path:
-    """One record per framework x variant (kind "parity"), in the run folder
-    runs/parity-<stamp>/ next to the measurement runs, so `alexbench report` shows them.
-    settings: device, batch, steps, seed, size, lr."""
+    """One record per framework x network (kind "parity", measurement "model/variant"), in the
+    run folder runs/parity-<stamp>/ next to the measurement runs, so `alexbench report` shows
+    them. settings: device, batch, steps, seed, size, lr, width (None: each model's)."""
+    from harness.parity.runs import SMALL_WIDTHS, net_of
+
     run_id = detail.stem  # parity-<stamp>
     run_dir = layout.run(run_id)
     machine = environment(frameworks)
     for framework in frameworks:
-        for variant in variants:
-            subset = [r for r in rows if r.variant == variant]
+        for net in nets:
+            model, variant = net_of(net)
+            width = settings.get("width")
+            subset = [r for r in rows if r.variant == net]
             record = results.Record(
-                "parity", framework, settings["device"], variant, run_id, variant=variant,
-                precision="float64/float32", batch_size=settings["batch"], width=settings.get("width", 1.0),
+                "parity", framework, settings["device"], net, run_id, variant=variant, model=model,
+                precision="float64/float32", batch_size=settings["batch"],
+                width=SMALL_WIDTHS.get(model, 1.0) if width is None else width,
                 metrics=summary_metrics(subset, framework),
                 settings={k: settings[k] for k in ("steps", "seed", "size", "lr")},
                 notes=[f"worst error against the float64 golden; every check in {detail.name}"],

@@ -195,23 +195,62 @@ def select_frameworks(frameworks=None) -> tuple[list[str], dict[str, str]]:
     return usable, skipped
 
 
-def small_config(variant: str, dtype: str = "float64", width: float = 1.0) -> AlexNetConfig:
-    """67x67, 10 classes, dropout off; `width` < 1 for tests (the published parity runs at 1)."""
-    return tiny_config(variant, dtype=dtype, width=width)
+# The network a parity part checks is named "model/variant" ("alexnet/paper", "vgg11/torchvision");
+# AlexNet's variants alone ("torchvision", "paper") still name AlexNet's, as before there were models.
+SMALL_SIZES = {"alexnet": (67, 67), "vgg11": (96, 128)}
+"""Input of each model's small config: AlexNet's smallest size both variants take; for VGG-11
+a non-square size whose last map (3x4) the 7x7 adaptive pool spreads over overlapping bins, so
+the pool and the flatten order after it do real work."""
+SMALL_WIDTHS = {"alexnet": 1.0, "vgg11": 0.25}
+"""Each model's width in the small config when none is asked for. AlexNet runs at full width.
+VGG-11 at width 1 is 129M parameters at the small size: every float64 copy of the weights
+(golden, gradients, momentum, each framework's run) is ~1 GB, which 2 cores and 24 GiB do not
+keep for a 20-step trajectory in every framework and mode; at 0.25 (16-128 channels, 1024
+hidden) it is 8.1M, and every operation, shape rule and layout of the definition is the same."""
 
 
-def full_config(variant: str, dtype: str = "float32") -> AlexNetConfig:
-    """Full size: 224x224 (torchvision) or 227x227 (paper), 1000 classes, dropout off."""
-    return AlexNetConfig(variant=variant, dropout=0.0, dtype=dtype)
+def net_of(net: str) -> tuple[str, str]:
+    """'alexnet/paper' -> ('alexnet', 'paper'); 'vgg11' -> ('vgg11', its first variant);
+    'paper' -> ('alexnet', 'paper') (AlexNet's variants by themselves)."""
+    from impls import networks
+
+    model, _, variant = net.partition("/")
+    if not variant and model not in networks.names() and model in networks.get("alexnet").variants:
+        model, variant = "alexnet", model
+    definition = networks.get(model)  # ConfigError naming the choices
+    variant = variant or definition.variants[0]
+    if variant not in definition.variants:
+        raise ConfigError(f"{model} has no variant {variant!r}; its variants: {', '.join(definition.variants)}")
+    return model, variant
+
+
+def net_label(model: str, variant: str) -> str:
+    return f"{model}/{variant}"
+
+
+def small_config(net: str = "torchvision", dtype: str = "float64", width: float | None = None) -> AlexNetConfig:
+    """The model's SMALL_SIZES input, 10 classes, dropout off, at `width` (None: SMALL_WIDTHS;
+    tests use less; the published parity runs at the default)."""
+    model, variant = net_of(net)
+    width = SMALL_WIDTHS.get(model, 1.0) if width is None else width
+    return tiny_config(variant, model=model, image_size=SMALL_SIZES.get(model, (67, 67)), dtype=dtype, width=width)
+
+
+def full_config(net: str = "torchvision", dtype: str = "float32") -> AlexNetConfig:
+    """Full size at full width: the model's own input (224x224; 227x227 for the paper's AlexNet),
+    1000 classes, dropout off."""
+    model, variant = net_of(net)
+    return AlexNetConfig(model=model, variant=variant, dropout=0.0, dtype=dtype)
 
 
 def size_label(config: AlexNetConfig) -> str:
     """ "small" (small_config), "full" (full_config), else "HxW" (dtype ignored)."""
     config = config.replace(dtype="float64")
     suffix = f" w{config.width:g}" if config.width != 1.0 else ""
-    if config.replace(width=1.0) == small_config(config.variant):
+    net = net_label(config.model, config.variant)
+    if config.replace(width=1.0) == small_config(net, width=1.0):
         return "small" + suffix
-    if config.replace(width=1.0) == full_config(config.variant, "float64"):
+    if config.replace(width=1.0) == full_config(net, "float64"):
         return "full" + suffix
     return f"{config.height}x{config.image_width}{suffix}"
 

@@ -217,7 +217,7 @@ def mode_tiers(
 
 
 def tier1_uint8(variant: str = "torchvision", frameworks=None, device: str = "cpu", steps: int = 3, batch: int = 4,
-                seed: int = 0, width: float = 1.0) -> list[Check]:  # fmt: skip
+                seed: int = 0, width: float | None = None) -> list[Check]:  # fmt: skip
     """Tier 1 with uint8 input, normalized on the device (impls.InputNorm): every framework
     in float64 fed uint8 batches against the golden fed the same batches normalized in numpy
     (float64), and pairwise; logits, loss, gradients, `steps` SGD steps; <= 1e-9. Gray

@@ -1,13 +1,14 @@
-"""Plain, framework-idiomatic AlexNet loops: the baseline for the harness-overhead benchmark.
+"""Plain, framework-idiomatic AlexNet and VGG-11 loops: the baseline for the harness-overhead benchmark.
 
 alexbench's own implementations (impls/) go through shared abstractions: a canonical weight
 format, layout conversions, hand-written SGD updates, one `AlexNet` interface for three
 frameworks. A throughput claim is only credible if those implementations run as fast as the
 loop a competent user of each framework would write without ever seeing our code. This
-module holds that loop, once per framework and mode, so that the two can be timed side by side.
+module holds that loop, once per framework, network and mode, so that the two can be timed
+side by side.
 
 The rules, on purpose:
-- nothing from `impls` (or any other alexbench module) is used: the architecture is written
+- nothing from `impls` (or any other alexbench module) is used: each architecture is written
   out again in each framework's usual style (torch `nn.Sequential`, `keras.Sequential`,
   a params dict and `jax.lax` for plain JAX);
 - each framework's stock optimizer and loss where it has one (`torch.optim.SGD`,
@@ -18,11 +19,13 @@ The rules, on purpose:
   float and `predict` copies the logits to host numpy: those are each loop's sync points,
   the same ones the harness times.
 
-The network is torchvision's AlexNet (64-192-384-256-256 convolutions, adaptive average
-pooling to 6x6, 4096-4096 classifier with dropout). The numerics are NOT meant to match
-the harness's (different initializations, Keras's decoupled weight decay): only the work
-per step is the same. Importing this module imports no framework; each is loaded by the
-builder that needs it.
+The networks (MODELS) are torchvision's: AlexNet (64-192-384-256-256 convolutions, adaptive
+average pooling to 6x6, 4096-4096 classifier with dropout) and VGG-11 (configuration A: eight
+3x3 convolutions, 64 to 512 channels, five 2x2 max pools, adaptive average pooling to 7x7,
+the same 4096-4096 classifier), at their published widths. The numerics are NOT meant to
+match the harness's (different initializations, Keras's decoupled weight decay): only the
+work per step is the same. Importing this module imports no framework; each is loaded by
+the builder that needs it.
 """
 
 from __future__ import annotations
@@ -39,13 +42,23 @@ MODES: dict[str, tuple[str, ...]] = {
     "jax": ("jit", "bf16"),
 }
 DEVICES = ("cpu", "gpu")
+MODELS = ("alexnet", "vgg11")
 
 LR, MOMENTUM, WEIGHT_DECAY = 0.01, 0.9, 5e-4
-POOLED = 6  # the classifier reads a 6x6x256 map
+HIDDEN = 4096  # both classifiers: 4096-4096
+POOLED = {"alexnet": 6, "vgg11": 7}  # the classifier reads a 6x6x256 (AlexNet) / 7x7x512 (VGG-11) map
+VGG11_CFG = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")  # torchvision's cfgs["A"]
 
-# (kernel, stride, padding, max pool after) of the five convolutions, for the size arithmetic
-# only: every framework below writes its layers out in its own style.
-_CONV_GEOMETRY = ((11, 4, 2, True), (5, 1, 2, True), (3, 1, 1, False), (3, 1, 1, False), (3, 1, 1, True))
+# (kernel, stride, padding, (window, stride) of the max pool after it or None) of each
+# convolution, for the size arithmetic only: every framework below writes its layers out in its own style.
+_CONV_GEOMETRY = {
+    "alexnet": ((11, 4, 2, (3, 2)), (5, 1, 2, (3, 2)), (3, 1, 1, None), (3, 1, 1, None), (3, 1, 1, (3, 2))),
+    "vgg11": tuple(
+        (3, 1, 1, (2, 2) if after == "M" else None)
+        for item, after in zip(VGG11_CFG, VGG11_CFG[1:] + (None,))
+        if item != "M"
+    ),
+}
 
 
 class RawLoop:
@@ -53,10 +66,13 @@ class RawLoop:
 
     framework: str
     mode: str
+    model: str
 
-    def __init__(self, framework: str, mode: str, train_step: Callable[[], float], predict: Callable[[], None]):
+    def __init__(self, framework: str, mode: str, train_step: Callable[[], float], predict: Callable[[], np.ndarray],
+                 model: str = "alexnet"):  # fmt: skip
         self.framework = framework
         self.mode = mode
+        self.model = model
         self._train_step = train_step
         self._predict = predict
 
@@ -68,23 +84,28 @@ class RawLoop:
         """Eval-mode forward on the batch; the logits are copied to host numpy (the sync point)."""
         self._predict()
 
+    def logits(self) -> np.ndarray:
+        """predict, returning the host logits (batch, classes) as float32: for checks, not timed."""
+        return self._predict()
+
     def __repr__(self) -> str:
-        return f"RawLoop({self.framework!r}, {self.mode!r})"
+        return f"RawLoop({self.framework!r}, {self.mode!r}, model={self.model!r})"
 
 
-def final_map_size(image_size: int) -> int:
-    """Side of the last feature map (before pooling to 6x6) for a square input; 0: too small."""
+def final_map_size(image_size: int, model: str = "alexnet") -> int:
+    """Side of the last feature map (before the adaptive pooling) for a square input; 0: too small."""
     size = image_size
-    for kernel, stride, padding, pool in _CONV_GEOMETRY:
+    for kernel, stride, padding, pool in _CONV_GEOMETRY[model]:
         size = (size + 2 * padding - kernel) // stride + 1
-        if pool:
-            size = (size - 3) // 2 + 1 if size >= 3 else 0  # a 3x3 max pool needs 3 pixels
+        if pool and size >= 1:
+            window, pool_stride = pool
+            size = (size - window) // pool_stride + 1 if size >= window else 0  # the window must fit
         if size < 1:
             return 0
     return size
 
 
-def _adaptive_pool_matrix(side: int, out: int = POOLED) -> np.ndarray:
+def _adaptive_pool_matrix(side: int, out: int) -> np.ndarray:
     """(out, side) float32 matrix averaging torch AdaptiveAvgPool2d's bins along one axis.
 
     Bin i covers [floor(i * side / out), ceil((i + 1) * side / out)); pooling an NHWC map is
@@ -97,9 +118,9 @@ def _adaptive_pool_matrix(side: int, out: int = POOLED) -> np.ndarray:
     return matrix
 
 
-def _min_image_size() -> int:
+def _min_image_size(model: str = "alexnet") -> int:
     size = 1
-    while final_map_size(size) < 1:
+    while final_map_size(size, model) < 1:
         size += 1
     return size
 
@@ -115,10 +136,11 @@ def build(
     dropout: float = 0.5,
     seed: int = 0,
     device: str = "cpu",
+    model: str = "alexnet",
 ) -> RawLoop:
-    """A plain AlexNet loop for `framework` in `mode` (see MODES), ready to run.
+    """A plain `model` loop (see MODELS) for `framework` in `mode` (see MODES), ready to run.
 
-    Builds the model, one random batch (standard-normal images, uniform labels) already on
+    Builds the network, one random batch (standard-normal images, uniform labels) already on
     `device` ("cpu" or "gpu"), SGD (lr 0.01, momentum 0.9, weight decay 5e-4) and mean
     softmax cross-entropy. Nothing is compiled here: the first call of `train_step` and of
     `predict` traces/compiles, so run each once before timing.
@@ -127,12 +149,14 @@ def build(
         raise ValueError(f"unknown framework {framework!r}; choose one of {', '.join(MODES)}")
     if mode not in MODES[framework]:
         raise ValueError(f"unknown {framework} mode {mode!r}; choose one of {', '.join(MODES[framework])}")
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
     if device not in DEVICES:
         raise ValueError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if final_map_size(image_size) < 1:
-        raise ValueError(f"image_size {image_size} is too small for AlexNet: use at least {_min_image_size()}")
+    if final_map_size(image_size, model) < 1:
+        raise ValueError(f"image_size {image_size} is too small for {model}: use at least {_min_image_size(model)}")
     if in_channels < 1 or num_classes < 2:
         raise ValueError(f"need in_channels >= 1 and num_classes >= 2, got {in_channels} and {num_classes}")
     if not 0.0 <= dropout < 1.0:
@@ -145,26 +169,17 @@ def build(
 
     builder = {"torch": _build_torch, "keras": _build_keras, "jax": _build_jax}[framework]
     train_step, predict = builder(
-        mode, images, labels, num_classes=num_classes, dropout=dropout, seed=seed, device=device
+        mode, images, labels, model=model, num_classes=num_classes, dropout=dropout, seed=seed, device=device
     )
-    return RawLoop(framework, mode, train_step, predict)
+    return RawLoop(framework, mode, train_step, predict, model)
 
 
 # ------------------------------------------------------------------------------- PyTorch
-def _build_torch(mode: str, images: np.ndarray, labels: np.ndarray, *, num_classes, dropout, seed, device):
-    import torch
-    import torch.nn.functional as F
-    from torch import nn
-
-    if device == "gpu" and not torch.cuda.is_available():
-        raise RuntimeError("PyTorch finds no CUDA GPU (torch.cuda.is_available() is False)")
-    dev = torch.device("cuda" if device == "gpu" else "cpu")
-    torch.manual_seed(seed)  # the default initialization and the dropout masks
-
-    in_channels = images.shape[-1]
+def _torch_alexnet(nn, in_channels: int, num_classes: int, dropout: float, side: int):
     # Like torchvision, but AdaptiveAvgPool2d is left out where it would be the identity.
-    avgpool = [] if final_map_size(images.shape[1]) == POOLED else [nn.AdaptiveAvgPool2d((POOLED, POOLED))]
-    model = nn.Sequential(
+    pooled = POOLED["alexnet"]
+    avgpool = [] if side == pooled else [nn.AdaptiveAvgPool2d((pooled, pooled))]
+    return nn.Sequential(
         nn.Conv2d(in_channels, 64, kernel_size=11, stride=4, padding=2),
         nn.ReLU(inplace=True),
         nn.MaxPool2d(kernel_size=3, stride=2),
@@ -181,20 +196,60 @@ def _build_torch(mode: str, images: np.ndarray, labels: np.ndarray, *, num_class
         *avgpool,
         nn.Flatten(),
         nn.Dropout(p=dropout),
-        nn.Linear(256 * POOLED * POOLED, 4096),
+        nn.Linear(256 * pooled * pooled, HIDDEN),
         nn.ReLU(inplace=True),
         nn.Dropout(p=dropout),
-        nn.Linear(4096, 4096),
+        nn.Linear(HIDDEN, HIDDEN),
         nn.ReLU(inplace=True),
-        nn.Linear(4096, num_classes),
-    ).to(dev)
+        nn.Linear(HIDDEN, num_classes),
+    )
+
+
+def _torch_vgg11(nn, in_channels: int, num_classes: int, dropout: float, side: int):
+    # torchvision's make_layers(cfgs["A"]) (no batch norm), AdaptiveAvgPool2d left out where it is the identity.
+    features, channels = [], in_channels
+    for item in VGG11_CFG:
+        if item == "M":
+            features.append(nn.MaxPool2d(kernel_size=2, stride=2))
+        else:
+            features += [nn.Conv2d(channels, item, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+            channels = item
+    pooled = POOLED["vgg11"]
+    avgpool = [] if side == pooled else [nn.AdaptiveAvgPool2d((pooled, pooled))]
+    return nn.Sequential(
+        *features,
+        *avgpool,
+        nn.Flatten(),
+        nn.Linear(channels * pooled * pooled, HIDDEN),
+        nn.ReLU(inplace=True),
+        nn.Dropout(p=dropout),
+        nn.Linear(HIDDEN, HIDDEN),
+        nn.ReLU(inplace=True),
+        nn.Dropout(p=dropout),
+        nn.Linear(HIDDEN, num_classes),
+    )
+
+
+def _build_torch(mode: str, images: np.ndarray, labels: np.ndarray, *, model, num_classes, dropout, seed, device):
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    if device == "gpu" and not torch.cuda.is_available():
+        raise RuntimeError("PyTorch finds no CUDA GPU (torch.cuda.is_available() is False)")
+    dev = torch.device("cuda" if device == "gpu" else "cpu")
+    torch.manual_seed(seed)  # the default initialization and the dropout masks
+
+    network = {"alexnet": _torch_alexnet, "vgg11": _torch_vgg11}[model]
+    net = network(nn, images.shape[-1], num_classes, dropout, final_map_size(images.shape[1], model)).to(dev)
     x = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous().to(dev)  # NCHW
     y = torch.from_numpy(labels).to(dev)
     if mode != "eager":  # channels_last, compile and bf16 all use PyTorch's recommended layout for convnets
-        model = model.to(memory_format=torch.channels_last)
+        net = net.to(memory_format=torch.channels_last)
         x = x.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
-    net = torch.compile(model) if mode == "compile" else model
+    optimizer = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
+    if mode == "compile":
+        net = torch.compile(net)
     # Mixed precision as the AMP docs show it: autocast around forward and loss only, fp32
     # weights; bfloat16 needs no GradScaler.
     ctx = torch.autocast(dev.type, dtype=torch.bfloat16) if mode == "bf16" else contextlib.nullcontext()
@@ -208,17 +263,65 @@ def _build_torch(mode: str, images: np.ndarray, labels: np.ndarray, *, num_class
         optimizer.step()
         return loss.item()
 
-    def predict() -> None:
+    def predict() -> np.ndarray:
         net.eval()
         with torch.inference_mode(), ctx:
             logits = net(x)
-        logits.float().cpu().numpy()  # .float(): numpy has no bfloat16 (a no-op for float32)
+        return logits.float().cpu().numpy()  # .float(): numpy has no bfloat16 (a no-op for float32)
 
     return train_step, predict
 
 
 # --------------------------------------------------------------- Keras 3 (TensorFlow)
-def _build_keras(mode: str, images: np.ndarray, labels: np.ndarray, *, num_classes, dropout, seed, device):
+def _keras_pooling(layers, side: int, pooled: int) -> list:
+    """Pooling to pooled x pooled as torch's AdaptiveAvgPool2d, left out where it is the
+    identity. A 1x1 map (AlexNet's inputs of 63 to 94 pixels, VGG-11's of 32 to 63) is upsampled
+    instead: the same values (every bin holds the one pixel), and Keras 3.15's
+    AdaptiveAveragePooling2D fails on it inside a tf.function ("Negative dimension size")."""
+    if side == pooled:
+        return []
+    return [layers.UpSampling2D(pooled)] if side == 1 else [layers.AdaptiveAveragePooling2D(pooled)]
+
+
+def _keras_alexnet(layers, num_classes: int, dropout: float, side: int) -> list:
+    return [
+        # torch's symmetric padding 2 (TF's "same" would pad 3 and 4 here, one more output row)
+        layers.ZeroPadding2D(2),
+        layers.Conv2D(64, 11, strides=4, activation="relu"),
+        layers.MaxPooling2D(3, strides=2),
+        layers.Conv2D(192, 5, padding="same", activation="relu"),
+        layers.MaxPooling2D(3, strides=2),
+        layers.Conv2D(384, 3, padding="same", activation="relu"),
+        layers.Conv2D(256, 3, padding="same", activation="relu"),
+        layers.Conv2D(256, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(3, strides=2),
+        *_keras_pooling(layers, side, POOLED["alexnet"]),
+        layers.Flatten(),
+        layers.Dropout(dropout),
+        layers.Dense(HIDDEN, activation="relu"),
+        layers.Dropout(dropout),
+        layers.Dense(HIDDEN, activation="relu"),
+        layers.Dense(num_classes),
+    ]
+
+
+def _keras_vgg11(layers, num_classes: int, dropout: float, side: int) -> list:
+    # a 3x3 stride-1 "same" convolution pads 1 on every side, as torch's padding=1
+    features = [layers.MaxPooling2D(2) if item == "M" else layers.Conv2D(item, 3, padding="same", activation="relu")
+                for item in VGG11_CFG]  # fmt: skip
+    return [
+        *features,
+        *_keras_pooling(layers, side, POOLED["vgg11"]),
+        layers.Flatten(),
+        layers.Dense(HIDDEN, activation="relu"),
+        layers.Dropout(dropout),
+        layers.Dense(HIDDEN, activation="relu"),
+        layers.Dropout(dropout),
+        layers.Dense(num_classes),
+    ]
+
+
+def _build_keras(mode: str, images: np.ndarray, labels: np.ndarray, *, model, num_classes, dropout, seed, device):
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import keras
     import tensorflow as tf
@@ -236,44 +339,18 @@ def _build_keras(mode: str, images: np.ndarray, labels: np.ndarray, *, num_class
     keras.utils.set_random_seed(seed)  # initializers and dropout
 
     height, in_channels = images.shape[1], images.shape[-1]
-    side = final_map_size(height)
+    network = {"alexnet": _keras_alexnet, "vgg11": _keras_vgg11}[model]
     # The mixed-precision guide's recipe, but only while this model is built: the layers keep
     # the policy they were made with, and the process-wide policy is put back.
     previous_policy = keras.config.dtype_policy()
     if mode == "bf16":
         keras.config.set_dtype_policy("mixed_bfloat16")
     try:
-        # Pooling to 6x6 as torch's AdaptiveAvgPool2d, left out where it is the identity. A 1x1
-        # map (inputs of 63 to 94 pixels) is upsampled instead: the same values (every bin holds
-        # the one pixel), and Keras 3.15's AdaptiveAveragePooling2D fails on it inside a
-        # tf.function ("Negative dimension size").
-        if side == POOLED:
-            avgpool = []
-        elif side == 1:
-            avgpool = [layers.UpSampling2D(POOLED)]
-        else:
-            avgpool = [layers.AdaptiveAveragePooling2D(POOLED)]
         with tf.device(tf_device):
-            model = keras.Sequential(
+            net = keras.Sequential(
                 [
                     keras.Input(shape=(height, height, in_channels)),
-                    # torch's symmetric padding 2 (TF's "same" would pad 3 and 4 here, one more output row)
-                    layers.ZeroPadding2D(2),
-                    layers.Conv2D(64, 11, strides=4, activation="relu"),
-                    layers.MaxPooling2D(3, strides=2),
-                    layers.Conv2D(192, 5, padding="same", activation="relu"),
-                    layers.MaxPooling2D(3, strides=2),
-                    layers.Conv2D(384, 3, padding="same", activation="relu"),
-                    layers.Conv2D(256, 3, padding="same", activation="relu"),
-                    layers.Conv2D(256, 3, padding="same", activation="relu"),
-                    layers.MaxPooling2D(3, strides=2),
-                    *avgpool,
-                    layers.Flatten(),
-                    layers.Dropout(dropout),
-                    layers.Dense(4096, activation="relu"),
-                    layers.Dropout(dropout),
-                    layers.Dense(4096, activation="relu"),
-                    layers.Dense(num_classes),
+                    *network(layers, num_classes, dropout, final_map_size(height, model)),
                     # float32 logits for the loss, as the guide recommends for the model's output
                     *([layers.Activation("linear", dtype="float32")] if mode == "bf16" else []),
                 ]
@@ -286,7 +363,7 @@ def _build_keras(mode: str, images: np.ndarray, labels: np.ndarray, *, num_class
         # Keras's weight_decay is decoupled (w -= lr * wd * w), not torch's L2-in-the-gradient:
         # the same work per step, which is all a throughput baseline needs.
         optimizer = keras.optimizers.SGD(learning_rate=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
-        optimizer.build(model.trainable_variables)  # its variables now, not inside the first trace
+        optimizer.build(net.trainable_variables)  # its variables now, not inside the first trace
         x = tf.identity(tf.constant(images))  # copied onto the device once
         y = tf.identity(tf.constant(labels))
 
@@ -294,28 +371,55 @@ def _build_keras(mode: str, images: np.ndarray, labels: np.ndarray, *, num_class
     def train_fn(x, y):
         with tf.device(tf_device):
             with tf.GradientTape() as tape:
-                logits = model(x, training=True)
+                logits = net(x, training=True)
                 loss = loss_fn(y, logits)
-            grads = tape.gradient(loss, model.trainable_variables)
-            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            grads = tape.gradient(loss, net.trainable_variables)
+            optimizer.apply_gradients(zip(grads, net.trainable_variables))
             return loss
 
     @tf.function(jit_compile=jit_compile)
     def predict_fn(x):
         with tf.device(tf_device):
-            return model(x, training=False)
+            return net(x, training=False)
 
     def train_step() -> float:
         return float(train_fn(x, y))
 
-    def predict() -> None:
-        predict_fn(x).numpy()
+    def predict() -> np.ndarray:
+        return predict_fn(x).numpy()
 
     return train_step, predict
 
 
 # ---------------------------------------------------------------------------- plain JAX
-def _build_jax(mode: str, images: np.ndarray, labels: np.ndarray, *, num_classes, dropout, seed, device):
+def _jax_layers(model: str, in_channels: int, num_classes: int):
+    """(convs, denses, dense indices with dropout before them). A conv is (name, in, out,
+    kernel, stride, padding, (window, stride) of the max pool after it or None): NHWC
+    activations, HWIO kernels; a dense is (name, in, out)."""
+    if model == "alexnet":
+        convs = [
+            ("conv1", in_channels, 64, 11, 4, 2, (3, 2)),
+            ("conv2", 64, 192, 5, 1, 2, (3, 2)),
+            ("conv3", 192, 384, 3, 1, 1, None),
+            ("conv4", 384, 256, 3, 1, 1, None),
+            ("conv5", 256, 256, 3, 1, 1, (3, 2)),
+        ]
+        dropout_before = (0, 1)  # dropout, fc1, relu, dropout, fc2, relu, fc3
+    else:  # vgg11: torchvision's cfgs["A"], a 2x2 max pool after each "M"
+        convs, channels = [], in_channels
+        for item in VGG11_CFG:
+            if item == "M":
+                convs[-1] = (*convs[-1][:-1], (2, 2))
+            else:
+                convs.append((f"conv{len(convs) + 1}", channels, item, 3, 1, 1, None))
+                channels = item
+        dropout_before = (1, 2)  # fc1, relu, dropout, fc2, relu, dropout, fc3
+    flat = convs[-1][2] * POOLED[model] ** 2
+    denses = [("fc1", flat, HIDDEN), ("fc2", HIDDEN, HIDDEN), ("fc3", HIDDEN, num_classes)]
+    return convs, denses, dropout_before
+
+
+def _build_jax(mode: str, images: np.ndarray, labels: np.ndarray, *, model, num_classes, dropout, seed, device):
     import jax
     import jax.numpy as jnp
     from jax import lax
@@ -327,17 +431,7 @@ def _build_jax(mode: str, images: np.ndarray, labels: np.ndarray, *, num_classes
 
     dev = jax.devices("gpu")[0] if device == "gpu" else jax.devices("cpu")[0]
     compute_dtype = jnp.bfloat16 if mode == "bf16" else jnp.float32
-    in_channels = images.shape[-1]
-
-    # (name, in, out, kernel, stride, padding, max pool after): NHWC activations, HWIO kernels.
-    convs = [
-        ("conv1", in_channels, 64, 11, 4, 2, True),
-        ("conv2", 64, 192, 5, 1, 2, True),
-        ("conv3", 192, 384, 3, 1, 1, False),
-        ("conv4", 384, 256, 3, 1, 1, False),
-        ("conv5", 256, 256, 3, 1, 1, True),
-    ]
-    denses = [("fc1", 256 * POOLED * POOLED, 4096), ("fc2", 4096, 4096), ("fc3", 4096, num_classes)]
+    convs, denses, dropout_before = _jax_layers(model, images.shape[-1], num_classes)
 
     # PyTorch's default Conv/Linear init (uniform, bound 1/sqrt(fan_in)), which torchvision's
     # AlexNet trains from at this lr and momentum; a lecun/he normal init diverges there.
@@ -352,9 +446,9 @@ def _build_jax(mode: str, images: np.ndarray, labels: np.ndarray, *, num_classes
         params[name] = {"w": init(next(keys), (n_in, n_out), f32), "b": jnp.zeros(n_out, f32)}
     params = jax.device_put(params, dev)
 
-    # JAX has no adaptive pooling: two averaging matrices, left out where the map is already 6x6.
-    side = final_map_size(images.shape[1])
-    pool_matrix = None if side == POOLED else _adaptive_pool_matrix(side)
+    # JAX has no adaptive pooling: two averaging matrices, left out where the map is already pooled-sized.
+    side, pooled = final_map_size(images.shape[1], model), POOLED[model]
+    pool_matrix = None if side == pooled else _adaptive_pool_matrix(side, pooled)
 
     def forward(params, x, dropout_key=None):
         if mode == "bf16":  # fp32 master weights; compute in bfloat16
@@ -370,19 +464,21 @@ def _build_jax(mode: str, images: np.ndarray, labels: np.ndarray, *, num_classes
             )
             x = jax.nn.relu(x + params[name]["b"])
             if pool:
-                x = lax.reduce_window(x, -jnp.inf, lax.max, (1, 3, 3, 1), (1, 2, 2, 1), "VALID")
+                window, pool_stride = pool
+                x = lax.reduce_window(x, -jnp.inf, lax.max, (1, window, window, 1), (1, pool_stride, pool_stride, 1),
+                                      "VALID")  # fmt: skip
         if pool_matrix is not None:
             p = pool_matrix.astype(x.dtype)
             x = jnp.einsum("oh,nhwc,pw->nopc", p, x, p)
         x = x.reshape(x.shape[0], -1)
         train = dropout_key is not None and dropout > 0.0
-        dropout_keys = jax.random.split(dropout_key, 2) if train else None
+        dropout_keys = dict(zip(dropout_before, jax.random.split(dropout_key, 2))) if train else {}
         for i, (name, _, _) in enumerate(denses):
-            if train and i < 2:  # dropout before fc1 and fc2
+            if i in dropout_keys:
                 keep = jax.random.bernoulli(dropout_keys[i], 1.0 - dropout, x.shape)
                 x = jnp.where(keep, x / (1.0 - dropout), 0)
             x = x @ params[name]["w"] + params[name]["b"]
-            if i < 2:
+            if i < len(denses) - 1:
                 x = jax.nn.relu(x)
         return x.astype(jnp.float32)  # the loss in float32
 
@@ -426,7 +522,7 @@ def _build_jax(mode: str, images: np.ndarray, labels: np.ndarray, *, num_classes
         state["count"] += 1
         return float(loss)
 
-    def predict() -> None:
-        np.asarray(predict_fn(state["params"], x))
+    def predict() -> np.ndarray:
+        return np.asarray(predict_fn(state["params"], x))
 
     return train_step, predict

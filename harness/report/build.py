@@ -118,7 +118,7 @@ def generate(
 
 
 def latest_overhead(layout: results.Layout) -> dict | None:
-    """The `alexbench overhead` documents, merged: for each framework and mode the newest
+    """The `alexbench overhead` documents, merged: for each model, framework and mode the newest
     measurement (a rerun of a few modes after a fix replaces only those); the settings are
     the newest document's, `created` lists every one used. Ordered as the newest document
     that records its frameworks' mode order says (older documents: results.LEGACY_MODE_ORDER)."""
@@ -126,12 +126,18 @@ def latest_overhead(layout: results.Layout) -> dict | None:
     used, settings, mode_order = [], {}, results.LEGACY_MODE_ORDER
     for document in results.documents(layout.overhead, "overhead", "alexbench.overhead/1"):  # oldest first
         for result in document.get("results", []):
-            merged[(result["framework"], result["mode"])] = {**result, "created": document.get("created")}
+            # documents written before the models axis measured AlexNet
+            key = (result.get("model", "alexnet"), result["framework"], result["mode"])
+            merged[key] = {**result, "created": document.get("created")}
         used.append(str(document.get("created")))
         settings = document.get("settings", {})
         mode_order = document.get("mode_order") or mode_order
     if not merged:
         return None
     order = {(f, m): (i, j) for i, f in enumerate(mode_order) for j, m in enumerate(mode_order[f])}
-    results_sorted = sorted(merged.values(), key=lambda r: order.get((r["framework"], r["mode"]), (99, 99)))
+    models = list(dict.fromkeys(model for model, _, _ in merged))
+    results_sorted = sorted(
+        merged.values(),
+        key=lambda r: (models.index(r.get("model", "alexnet")), order.get((r["framework"], r["mode"]), (99, 99))),
+    )
     return {"created": ", ".join(used), "settings": settings, "results": results_sorted}

@@ -305,6 +305,7 @@ def overhead(ctx: Cells) -> Section:
         if "error" in result:
             rows.append(
                 [
+                    Value(result.get("model", "alexnet")),
                     Value(result["framework"]),
                     Value(result["mode"]),
                     Value("both"),
@@ -315,7 +316,7 @@ def overhead(ctx: Cells) -> Section:
         for phase, p in result["phases"].items():
             rounds = p.get("ratio_rounds") or [p["ratio"]]
             rows.append([
-                Value(result["framework"]), Value(result["mode"]), Value(phase),
+                Value(result.get("model", "alexnet")), Value(result["framework"]), Value(result["mode"]), Value(phase),
                 Value(f"{p['ours_median_s'] * 1e3:.1f}"), Value(f"{p['raw_median_s'] * 1e3:.1f}"),
                 Value(f"{p['ratio']:.3f}"), Value(f"[{min(rounds):.2f}, {max(rounds):.2f}]"),
                 Value(str(result.get("created", ""))),
@@ -325,9 +326,10 @@ def overhead(ctx: Cells) -> Section:
     section.tables.append(
         Table(
             f"Ours vs a plain loop ({where})",
-            ["framework", "mode", "phase", "ours (ms/step)", "raw (ms/step)", "ratio", "round range", "measured"],
+            ["model", "framework", "mode", "phase", "ours (ms/step)", "raw (ms/step)", "ratio", "round range",
+             "measured"],
             rows,
-            (3, 4, 5, 6),
+            (4, 5, 6, 7),
             "overhead",
         )
     )

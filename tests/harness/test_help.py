@@ -51,3 +51,18 @@ def test_train_scale_parity_help_state_their_defaults(capsys):
     assert f"weight after the trajectory, <= {parity._bound(TOLERANCES[1]['weights'][1])} as" in text
     assert f"gradients <= {parity._bound(TOLERANCES[2]['grads'][1])} as" in text
     assert f"a {parity.STEPS}-step SGD trajectory" in text and parity._bound(1e-9) == "1e-9"
+
+
+@pytest.mark.parametrize("command", ["train", "scale", "overhead"])
+def test_models_help_names_the_registry_and_the_default(command, capsys):
+    import impls
+    from harness.models import DEFAULT_MODELS
+    from harness.reference import rawloops
+
+    models = rawloops.MODELS if command == "overhead" else impls.models()  # overhead: those with a plain loop
+    text = " ".join(help_of(command, capsys).split())
+    assert f"{', '.join(models)} or 'all' (default {','.join(DEFAULT_MODELS)}" in text
+    assert f"--models {','.join(models)} " in text  # the example runs every network
+    if command == "train":
+        smallest = f"alexnet {impls.min_image_size('torchvision')} (paper {impls.min_image_size('paper')})"
+        assert f"(smallest: {smallest}, vgg11 {impls.min_image_size('torchvision', 'vgg11')})" in text

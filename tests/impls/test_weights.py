@@ -59,6 +59,13 @@ def test_config_inferred_from_weights():
     assert (config.variant, config.num_classes, config.in_channels) == ("paper", 10, 1)
 
 
+def test_vgg11_config_inferred_from_its_weights():
+    made = AlexNetConfig(model="vgg11", num_classes=7, in_channels=1, image_size=32, width=0.25)
+    config = config_for_weights(init_weights(made))
+    assert (config.model, config.num_classes, config.in_channels, config.width) == ("vgg11", 7, 1, 0.25)
+    check_weights(init_weights(made), config.replace(image_size=made.image_size))
+
+
 def test_unknown_suffix_and_missing_file(tmp_path):
     with pytest.raises(WeightsError, match="does not exist"):
         load_weights(tmp_path / "nope.npz")

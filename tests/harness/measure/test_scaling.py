@@ -19,6 +19,7 @@ from harness.measure import scaling
 from harness.measure.scaling import ScaleSettings
 from harness.results import load_all
 from impls.config import SMALL_WIDTH
+from impls.errors import ConfigError
 from tests.conftest import ROOT, interruptible, require
 from tests.harness.distributed.processes import processes_of, reap, wait_for
 
@@ -65,7 +66,7 @@ def test_killing_a_rank_mid_run_ends_it_within_60_s_with_a_failure_record_and_no
     # enough past its warm-up to be killed mid-run
     process = subprocess.Popen(scale_command(out, 30, width=1.0), cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)  # fmt: skip
-    folder = out / "runs" / "s" / "ranks" / "torch-dp2-round0"
+    folder = out / "runs" / "s" / "ranks" / "alexnet-torch-dp2-round0"
     try:
         wait_for([folder / "warm0", folder / "warm1", folder / "pid1"], 900)
         assert not (folder / "rank1.json").exists(), "the run ended before the rank could be killed"
@@ -89,7 +90,7 @@ def test_ctrl_c_stops_the_run_and_leaves_no_process(tmp_path):
     process = subprocess.Popen(scale_command(out, 10**6), cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, preexec_fn=interruptible)  # fmt: skip
     try:
-        wait_for([out / "runs" / "s" / "ranks" / "torch-single-round0" / "warm0"], 900)
+        wait_for([out / "runs" / "s" / "ranks" / "alexnet-torch-single-round0" / "warm0"], 900)
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=60)
     finally:
@@ -146,3 +147,32 @@ def test_write_task_gives_the_ranks_task_for_a_launch_by_hand(tmp_path):
     assert (task["batch"], task["device"], task["engine"]) == (512, "gpu", True)
     assert not (tmp_path / "runs").exists()
     assert main([*args[:2], "torch,jax", *args[3:], "--write-task", str(path)]) == 2  # one framework at a time
+
+
+def test_each_model_in_turn_gets_its_own_records_and_rank_folders(tmp_path, monkeypatch):
+    """--models alexnet,vgg11 (launches faked: the records, not the engines): every record
+    names its network, and the two networks' records and rank folders never share a name."""
+    folders = []
+
+    def fake_launch(framework, world, task, deadline, folder):
+        folders.append((task["config"]["model"], folder.name))
+        return Outcome(folder, 1.0, {r: {"seconds": [0.5, 0.5], "versions": {}} for r in range(world)})
+
+    monkeypatch.setattr(scaling, "launch", fake_launch)
+    out = tmp_path / "results"
+    args = ["scale", "--frameworks", "torch", "--models", "alexnet,vgg11", "--nproc", "1,2", "--threads", "2",
+            "--batch", "4", "--image-size", "32", "--width", str(SMALL_WIDTH), "--rounds", "1", "--out", str(out),
+            "--run-id", "m"]  # fmt: skip
+    with pytest.raises(ConfigError, match="too small for the torchvision alexnet"):  # 32 fits vgg11 only
+        main(["--debug", *args])
+    args[args.index("32")] = "64"
+    assert main(args) == 0
+    found = [(path.name, record) for path, record, _ in load_all(out)]
+    assert sorted((r.model, r.measurement) for _, r in found) == [
+        (model, f"scale/{label}") for model in ("alexnet", "vgg11") for label in ("dp1", "dp2", "single")
+    ]
+    assert all(r.width == SMALL_WIDTH and r.image_size == [64, 64] for _, r in found)
+    assert len({name for name, _ in found}) == 6  # one file each: the keys name the network
+    assert {model for model, _ in folders} == {"alexnet", "vgg11"}
+    assert all(name.startswith(f"{model}-torch-") for model, name in folders)
+    assert len({name for _, name in folders}) == len(folders)

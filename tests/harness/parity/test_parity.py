@@ -291,7 +291,8 @@ def test_cli_parity_passes_and_writes_a_record(tmp_path, capsys, small):
     assert list(summary.kind) == ["parity"] and summary.iloc[0].tier1_max_rel <= 1e-9
     assert summary.iloc[0].passed == 1
     assert record["tolerances"]["1"]["weights"]["bound"] == 1e-9
-    flips = record["relu_flips"]["torchvision"]
+    assert record["settings"]["networks"] == ["alexnet/torchvision"]  # --variants torchvision, AlexNet by default
+    flips = record["relu_flips"]["alexnet/torchvision"]
     assert len(flips["initial"]) == 7 and [s["step"] for s in flips["per_step"]] == [1, 2, 3]
     steps = {c["step"] for c in record["checks"] if c["quantity"] == "step_loss"}
     assert steps == {1, 2, 3}
@@ -332,7 +333,8 @@ def test_cli_parity_names_pair_tensor_and_step_of_a_failure(tmp_path, capsys, mo
     code = main(["parity", *args, "--out-dir", str(tmp_path / "p")])
     err = capsys.readouterr().err
     assert code == 1
-    assert "keras vs jax" in err and "classifier.1.weight" in err and "after step 3" in err and "tier 1 paper" in err
+    assert "keras vs jax" in err and "classifier.1.weight" in err and "after step 3" in err
+    assert "tier 1 alexnet/paper" in err
     (path,) = (tmp_path / "p").glob("parity-*.json")
     record = json.loads(path.read_text())
     assert record["passed"] is False and len(record["failures"]) == 1

@@ -1,7 +1,7 @@
 """harness.reference.rawloops: the plain per-framework loops that the harness is benchmarked against.
 
-Small on purpose (67x67 images, batch 2, no dropout): these check that every loop builds,
-trains (the loss goes down), predicts, and rejects what it does not support, not speed.
+Small on purpose (67x67 images, batch 2, no dropout; VGG-11 at 32x32): these check that every
+loop builds, trains (the loss goes down), predicts, and rejects what it does not support, not speed.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import math
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from harness.reference import rawloops
@@ -37,6 +38,7 @@ def check_loop(framework: str, mode: str) -> list[float]:
         assert keras.config.dtype_policy().name == "float32"
     first = loop.train_step()
     assert loop.predict() is None  # eval mode in between must not break the training steps
+    assert loop.logits().shape == (BATCH, 10)
     losses = [first] + [loop.train_step() for _ in range(3)]
     assert all(type(loss) is float and math.isfinite(loss) for loss in losses), losses
     # Ten classes, near-uniform logits at initialization: about ln(10) = 2.3.
@@ -74,6 +76,21 @@ def test_keras_adaptive_pooling_layer_works_in_a_tf_function():
     loop.predict()
 
 
+@pytest.mark.parametrize("framework", list(rawloops.MODES))
+def test_vgg11_loop_trains_and_predicts(framework):
+    """VGG-11 in each framework's default mode at 32x32 (its 1x1 map: the pooling to 7x7 runs),
+    10 classes, dropout on: one step, then the logits. 133M parameters: ~5-15 s each on 2 cores."""
+    require(framework)
+    mode = rawloops.MODES[framework][0]
+    loop = rawloops.build(framework, mode, batch_size=BATCH, image_size=32, num_classes=10, model="vgg11")
+    assert (loop.framework, loop.mode, loop.model) == (framework, mode, "vgg11")
+    loss = loop.train_step()
+    assert type(loss) is float and 1.0 < loss < 5.0, loss  # about ln(10)
+    logits = loop.logits()
+    assert logits.shape == (BATCH, 10) and logits.dtype == np.float32 and np.isfinite(logits).all()
+    assert loop.predict() is None
+
+
 @pytest.mark.parametrize(
     ("size", "side"),
     [(224, 6), (227, 6), (67, 1), (63, 1), (100, 2), (256, 7)],
@@ -82,9 +99,25 @@ def test_final_map_size_matches_torchvision_alexnet(size, side):
     assert rawloops.final_map_size(size) == side
 
 
+@pytest.mark.parametrize(("size", "side"), [(224, 7), (32, 1), (63, 1), (64, 2), (31, 0)])
+def test_final_map_size_matches_torchvision_vgg11(size, side):
+    assert rawloops.final_map_size(size, "vgg11") == side
+
+
+def test_the_networks_are_impls_networks_and_their_smallest_inputs():
+    """Written out again, never imported: the same names and smallest inputs as the registry."""
+    import impls
+
+    assert set(rawloops.MODELS) <= set(impls.models())  # a new network may come without one
+    for model in rawloops.MODELS:
+        assert rawloops._min_image_size(model) == impls.min_image_size("torchvision", model)
+
+
 def test_unknown_framework_names_the_choices():
     with pytest.raises(ValueError, match=r"unknown framework 'tf'.*torch, keras, jax"):
         rawloops.build("tf", "graph", batch_size=BATCH, image_size=SIZE)
+    with pytest.raises(ValueError, match=r"unknown model 'vgg16'; choose one of alexnet, vgg11"):
+        rawloops.build("torch", "eager", batch_size=BATCH, image_size=SIZE, model="vgg16")
 
 
 @pytest.mark.parametrize("framework", list(rawloops.MODES))
@@ -97,6 +130,7 @@ def test_unknown_mode_names_the_choices(framework):
     ("kwargs", "message"),
     [
         ({"image_size": 62}, "at least 63"),
+        ({"image_size": 31, "model": "vgg11"}, "too small for vgg11: use at least 32"),
         ({"device": "tpu"}, "unknown device"),
         ({"batch_size": 0}, "batch_size"),
         ({"dropout": 1.0}, "dropout"),

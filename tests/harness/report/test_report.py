@@ -187,7 +187,8 @@ def write_records(root: Path, parity: bool = True) -> Path:
 
 
 def write_overhead(root: Path) -> None:
-    """Two `alexbench overhead` documents: the newer one replaces the older one's jax/jit."""
+    """Two `alexbench overhead` documents: the newer one replaces the older one's jax/jit (a
+    document from before the models axis: AlexNet) and adds VGG-11's, which replaces nothing."""
     phases = lambda ours, raw: {  # noqa: E731
         phase: {"ours_median_s": ours, "raw_median_s": raw, "ratio": raw / ours, "ratio_rounds": [raw / ours]}
         for phase in ("train", "inference")
@@ -195,7 +196,8 @@ def write_overhead(root: Path) -> None:
     settings = {"device": "cpu", "image_size": 224, "batch_size": 32}
     older = [{"framework": "jax", "mode": "jit", "phases": phases(2.0, 1.8)}, {"framework": "torch", "mode": "eager",
              "error": "torch worker died"}]  # fmt: skip
-    newer = [{"framework": "jax", "mode": "jit", "phases": phases(1.0, 1.0)}]
+    newer = [{"framework": "jax", "mode": "jit", "phases": phases(1.0, 1.0)},
+             {"model": "vgg11", "framework": "jax", "mode": "jit", "phases": phases(4.0, 3.0)}]  # fmt: skip
     for stamp, results in (("20260105T000000Z", older), ("20260106T000000Z", newer)):
         document = {"schema": "alexbench.overhead/1", "created": stamp, "settings": settings, "results": results}
         write_json(root / "overhead" / f"overhead-{stamp}.json", document)
@@ -322,14 +324,16 @@ def test_every_table_and_plot_is_present(generated):
     assert page.count("<svg") == 7  # a memory plot per workload
     # values from the records, in the right place
     overhead = table(markdown, "Ours vs a plain loop (CPU, 224x224, batch 32)")
-    assert row(overhead, "torch", "eager")[3].startswith("—")  # a failed measurement, with its note
-    assert row(overhead, "jax", "jit", "train")[3:8] == [
+    # documents without a model (written before the models axis) measured AlexNet
+    assert row(overhead, "alexnet", "torch", "eager")[4].startswith("—")  # a failed measurement, with its note
+    assert row(overhead, "alexnet", "jax", "jit", "train")[4:9] == [
         "1000.0",
         "1000.0",
         "1.000",
         "[1.00, 1.00]",
         "20260106T000000Z",
     ]
+    assert row(overhead, "vgg11", "jax", "jit", "train")[4:7] == ["4000.0", "3000.0", "0.750"]
     modes = table(markdown, TABLES[11])
     assert row(modes, "GPU", "torch")[2:3] == ["eager"]  # records without a mode: what torch ran then
     assert row(table(markdown, "Training, compute only (images/s)"), "GPU", "torch")[5:7] == [
