@@ -1,49 +1,72 @@
-"""asv benchmarks: AlexNet's steps in every framework, over the project's history.
+"""asv benchmarks: the networks' steps (AlexNet, VGG-11) in every framework, over the project's history.
 
     asv run --python=same --quick            # this environment, each benchmark once (smoke test)
     asv run HEAD^!                           # HEAD, in a virtualenv asv builds under .asv/env
     asv continuous main HEAD                 # two commits, side by side, regressions flagged
 
-Every benchmark is parameterized over the frameworks of the registry (`impls.names()`).
-A framework that is not installed, or that the benchmarked commit does not have, is
-skipped: setup raises NotImplementedError, asv's skip convention, shown as n/a. Under
-ALEXBENCH_REQUIRE_ALL=1 (CI, .ci/asv-check.sh) a registered framework that is not
-installed fails instead, as in the tests.
+Every benchmark is parameterized over the frameworks of the registry (`impls.names()`), and
+all but Accuracy over the networks (`impls.models()`: "alexnet", "vgg11"), each at its own
+benchmark configuration (BENCH_MODELS, below), so a regression in one model shows over
+commits. A framework that is not installed, or a framework or model that the benchmarked
+commit does not have (vgg11 before impls/networks/vgg.py, any model but AlexNet before
+configs had a `model` field), is skipped: setup raises NotImplementedError, asv's skip
+convention, shown as n/a. Under ALEXBENCH_REQUIRE_ALL=1 (CI, .ci/asv-check.sh) a registered
+framework that is not installed fails instead, as in the tests, and so does a registered
+model that BENCH_MODELS (or PARITY_MODELS) gives no configuration.
 
 What is measured
 ----------------
-- `TrainStep.time_train_step(framework, mode, batch)`: one SGD step (forward, backward, update)
+- `TrainStep.time_train_step(model, framework, mode, batch)`: one SGD step (forward, backward, update)
   on a batch already on the device (`model.device_batch`), so no host-to-device copy is
   timed. `train_step` returns the loss as a Python float, which waits for the device;
   `model.synchronize()` is called as well.
-- `Inference.time_inference(framework, mode, batch)`: one eval-mode forward pass; `predict`
+- `Inference.time_inference(model, framework, mode, batch)`: one eval-mode forward pass; `predict`
   returns the logits as numpy (a device wait), then `model.synchronize()`.
-- `TrainStep.peakmem_train_step(framework, mode, batch)`: peak host RSS of a fresh benchmark
+- `TrainStep.peakmem_train_step(model, framework, mode, batch)`: peak host RSS of a fresh benchmark
   process that imported the framework, built the model, compiled and ran training steps.
-- `DeviceMemory.track_device_memory(framework, batch)` [bytes]: the framework allocator's
+- `DeviceMemory.track_device_memory(model, framework, batch)` [bytes]: the framework allocator's
   peak device memory around a training step (harness.backends: torch
   max_memory_allocated, TF get_memory_info peak, JAX peak_bytes_in_use, which has no
   reset and covers the whole process). GPUs only: on CPU it is skipped (n/a) rather
   than reported as a number, because host memory is what peakmem_train_step measures.
-- `Parity.track_parity_error(framework, variant)` [relative error]: max|a - b| / max|b|
+- `Parity.track_parity_error(model, framework, variant)` [relative error]: max|a - b| / max|b|
   of the float32 logits `a` of the framework against float64 logits `b` of impls' torch
   model (itself proven equal to an independent torch.nn float64 golden to 1e-9 by
   `alexbench parity`), on impls.tiny_config (67x67 RGB, 10 classes, dropout 0), the same
-  canonical weights (seed 0) and one seeded batch of 4. Both variants. About 1e-6 on CPU
-  and GPU (IEEE float32); `alexbench parity` bounds it at 1e-5.
+  canonical weights (seed 0) and one seeded batch of 4. AlexNet at width 1, both variants;
+  VGG-11 (torchvision's only; "paper" is n/a) at width 0.25 (PARITY_MODELS: 8.1M parameters;
+  at width 1 the cache asv pickles for every benchmark process would be 0.5 GB of weights).
+  About 1e-6 on CPU and GPU (IEEE float32); `alexbench parity` bounds it at 1e-5.
 - `Accuracy.track_accuracy(framework)` [fraction]: test top-1 after a fixed short training
   on real Fashion-MNIST (harness.training.train_and_evaluate: 63x63 grayscale, 1,024
   stratified training images, 1 epoch, batch 32, SGD lr 0.01 / momentum 0.9 / weight
   decay 5e-4, no augmentation, seed 0; 500 test images). A regression guard on training,
   not a measure of AlexNet's accuracy. Skipped when Fashion-MNIST is not installed.
+  AlexNet only: the fixed recipe is AlexNet's, and a VGG-11 figure would need a recipe
+  (and a baseline) of its own before it could guard anything.
 
 Configuration
 -------------
-bench_config() is small but real: the full torchvision AlexNet (five convolutions, three
-dense layers, 57.0M parameters, 0.5 GFLOP per forward image) at 128x128 RGB with 10
-classes, dropout 0.5, float32; batches 8 and 32. At this size a train step takes 0.3-2 s
-on two CPU cores (a few ms on an H200), and `asv run --python=same --quick` over the
-whole suite takes about 5 minutes on two cores (Accuracy is half of it).
+bench_config(model) is small but real, one configuration per model (BENCH_MODELS), all
+RGB, 10 classes, dropout 0.5, float32, batches 8 and 32:
+
+- alexnet: the full torchvision AlexNet (five convolutions, three dense layers, 57.0M
+  parameters, 0.5 GFLOP per forward image) at 128x128. Exactly the configuration from
+  before `model` was a parameter, so its figures continue the same measurement. At this
+  size a train step takes 0.3-2 s on two CPU cores (a few ms on an H200).
+- vgg11: the full-width VGG-11 (eight 3x3 convolutions, three dense layers, 128.8M
+  parameters at 10 classes) at 64x64: 1.46 GFLOP per forward image, against 15.2 at its
+  224x224 full size (impls.forward_flops), where a step would cost ~10x as much. The input
+  is reduced rather than the width so that the parameters -- the update's and the dense
+  layers' memory traffic, the peak memory -- are VGG-11's own; its last feature map is 2x2,
+  averaged adaptively up to the 7x7 the classifier takes. A train step took 0.39-0.58 s at
+  batch 8 and 0.76-1.28 s at batch 32 on two CPU cores (torch, keras, jax in their default
+  modes; best of 3 steps after a compiling one, from a standalone script timing
+  impls.create(...).train_step on a device batch, on an otherwise idle machine).
+
+`asv run --python=same --quick` over the whole suite took about 5 minutes on two cores
+before VGG-11 was added (Accuracy is half of it); VGG-11's benchmarks
+(`--bench vgg11`) took VGG_MIN more (VGG_NOTE).
 
     ALEXBENCH_BENCH_DEVICE=gpu     run the models on the GPU (default: cpu)
     ALEXBENCH_BENCH_THREADS=N      CPU threads per framework (default: every core)
@@ -63,7 +86,15 @@ Writing benchmarks here
   than a rebuild and a recompilation, and the first (compiling) step runs in setup,
   never in a timed call.
 - Bump a class's `version` when what it measures changes; results of another version
-  are not compared.
+  are not compared. The versions name AlexNet's configuration (CONFIG_TAG) only: changing
+  another model's entry in BENCH_MODELS or PARITY_MODELS needs a bump by hand (which
+  restarts every model's series of that class).
+- asv matches stored results by the whole parameter tuple. `model` became the first
+  parameter after results had been stored as (framework, mode, batch) / (framework,
+  variant) / (framework, batch); those do not join the new series in `asv compare` or
+  `asv publish`. The versions were left as they were (AlexNet measures what it did): re-run
+  older commits with this suite (`asv run A..B`, `asv continuous`) for AlexNet's history
+  next to VGG-11's.
 """
 
 from __future__ import annotations
@@ -86,6 +117,12 @@ except Exception:
 
 FALLBACK_FRAMEWORKS = ["torch", "keras", "jax"]
 FRAMEWORKS = list(impls.names()) if impls is not None and hasattr(impls, "names") else FALLBACK_FRAMEWORKS
+# Networks: FALLBACK_MODELS, then any other of impls.models(). Always listing the fallback
+# keeps the parameter grid the same whichever commit asv discovers the suite at (a commit
+# before impls.models(), or one whose registry has only AlexNet); a model the benchmarked
+# commit lacks is skipped (n/a).
+FALLBACK_MODELS = ["alexnet", "vgg11"]
+MODELS = list(dict.fromkeys([*FALLBACK_MODELS, *(impls.models() if hasattr(impls, "models") else [])]))
 VARIANTS = ["torchvision", "paper"]
 # Execution modes (impls.modes): "default" is the framework's default at the benchmarked
 # commit; the others are the float32 candidates of `alexbench run --modes best` and the
@@ -100,8 +137,23 @@ NUM_CLASSES = 10
 DEVICE = os.environ.get("ALEXBENCH_BENCH_DEVICE", "cpu").lower()
 THREADS = int(os.environ.get("ALEXBENCH_BENCH_THREADS", "0") or 0) or (os.cpu_count() or 1)
 
-# Part of every class's version: changing the configuration starts a new series.
+# Part of every class's version: changing the configuration starts a new series. It names
+# AlexNet's configuration, the only one before `model` was a parameter (see "Configuration").
 CONFIG_TAG = f"torchvision-{IMAGE_SIZE[0]}x{IMAGE_SIZE[1]}x{IN_CHANNELS}-c{NUM_CLASSES}-f32"
+
+# Each model's benchmark configuration: AlexNetConfig fields over the common ones of
+# bench_config(). "alexnet" adds nothing: it is exactly the configuration from before models
+# were a parameter, built without the `model` field so commits before that field take it.
+# tests/bench_frameworks.py (pytest-benchmark) uses the same sizes (its BENCH_SIZES); keep them equal.
+BENCH_MODELS = {
+    "alexnet": {},
+    "vgg11": {"model": "vgg11", "image_size": (64, 64)},  # full width (128.8M parameters), input reduced
+}
+# Each model's config for the Parity track: impls.tiny_config(variant, **fields).
+PARITY_MODELS = {
+    "alexnet": {},
+    "vgg11": {"model": "vgg11", "width": 0.25},  # 8.1M parameters: a cache of MBs, not 0.5 GB
+}
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -136,10 +188,39 @@ def _apply_settings(framework: str) -> None:
     apply_settings(framework, DEVICE, THREADS, "ieee")
 
 
-def bench_config(**changes):
-    fields = dict(num_classes=NUM_CLASSES, image_size=IMAGE_SIZE, in_channels=IN_CHANNELS, dropout=0.5)
-    fields.update(changes)
-    return impls.AlexNetConfig(**fields)
+def _missing(reason: str) -> None:
+    """Skip (NotImplementedError); under ALEXBENCH_REQUIRE_ALL=1 (CI) fail instead."""
+    if os.environ.get("ALEXBENCH_REQUIRE_ALL") == "1":
+        raise RuntimeError(f"ALEXBENCH_REQUIRE_ALL=1 but {reason}")
+    raise NotImplementedError(reason)
+
+
+def _model_config(model: str, table: dict, build):
+    """build(**table[model]), or NotImplementedError (asv: skip) where this commit lacks the model.
+    AlexNet's errors propagate: a commit that cannot build it fails, as before models existed."""
+    if impls is None:
+        raise NotImplementedError("the impls package is not importable at this commit")
+    if model not in table:
+        _missing(f"benchmarks/benchmarks.py has no configuration for the model {model!r}")
+    if model == "alexnet":
+        return build(**table[model])
+    if hasattr(impls, "models") and model not in impls.models():
+        raise NotImplementedError(f"model {model!r} is not registered at this commit")
+    try:
+        return build(**table[model])
+    except (TypeError, ValueError) as error:  # a config without `model` (TypeError), or ConfigError
+        raise NotImplementedError(f"this commit cannot build {model!r}: {error}") from error
+
+
+def bench_config(model: str = "alexnet", **changes):
+    """The benchmarked configuration of `model` (BENCH_MODELS over the common fields)."""
+
+    def build(**fields):
+        values = dict(num_classes=NUM_CLASSES, image_size=IMAGE_SIZE, in_channels=IN_CHANNELS, dropout=0.5)
+        values.update(fields, **changes)
+        return impls.AlexNetConfig(**values)
+
+    return _model_config(model, BENCH_MODELS, build)
 
 
 _MODELS: dict = {}
@@ -201,21 +282,21 @@ def _synchronize(model) -> None:
 class TrainStep:
     """One SGD step of bench_config() on a device-resident batch."""
 
-    params = (FRAMEWORKS, MODES, BATCHES)
-    param_names = ["framework", "mode", "batch"]
+    params = (MODELS, FRAMEWORKS, MODES, BATCHES)
+    param_names = ["model", "framework", "mode", "batch"]
     timeout = 600  # setup imports the framework and compiles the step (XLA for keras and jax)
     number = 1  # one step per timed call (ms on a GPU, 0.1 s and more on CPU): no batching needed
     version = f"train-step-2-{CONFIG_TAG}"
 
-    def setup(self, framework, mode, batch):
-        self.model = _model(framework, bench_config(), mode=mode)
+    def setup(self, model, framework, mode, batch):
+        self.model = _model(framework, bench_config(model), mode=mode)
         self.data = _device_batch(self.model, batch, train=True)
 
-    def time_train_step(self, framework, mode, batch):
+    def time_train_step(self, model, framework, mode, batch):
         self.model.train_step(*self.data)
         _synchronize(self.model)
 
-    def peakmem_train_step(self, framework, mode, batch):
+    def peakmem_train_step(self, model, framework, mode, batch):
         for _ in range(2):
             self.model.train_step(*self.data)
         _synchronize(self.model)
@@ -224,17 +305,17 @@ class TrainStep:
 class Inference:
     """One eval-mode forward pass of bench_config() on a device-resident batch."""
 
-    params = (FRAMEWORKS, MODES, BATCHES)
-    param_names = ["framework", "mode", "batch"]
+    params = (MODELS, FRAMEWORKS, MODES, BATCHES)
+    param_names = ["model", "framework", "mode", "batch"]
     timeout = 600
     number = 1
     version = f"inference-2-{CONFIG_TAG}"
 
-    def setup(self, framework, mode, batch):
-        self.model = _model(framework, bench_config(), mode=mode)
+    def setup(self, model, framework, mode, batch):
+        self.model = _model(framework, bench_config(model), mode=mode)
         self.data = _device_batch(self.model, batch, train=False)
 
-    def time_inference(self, framework, mode, batch):
+    def time_inference(self, model, framework, mode, batch):
         self.model.predict(*self.data)
         _synchronize(self.model)
 
@@ -242,12 +323,12 @@ class Inference:
 class DeviceMemory:
     """Peak device memory of the framework's allocator around a training step (GPU only)."""
 
-    params = (FRAMEWORKS, BATCHES)
-    param_names = ["framework", "batch"]
+    params = (MODELS, FRAMEWORKS, BATCHES)
+    param_names = ["model", "framework", "batch"]
     timeout = 600
     version = f"device-memory-1-{CONFIG_TAG}"
 
-    def setup(self, framework, batch):
+    def setup(self, model, framework, batch):
         if DEVICE != "gpu":
             raise NotImplementedError("device memory is measured on GPUs only (ALEXBENCH_BENCH_DEVICE=gpu)")
         try:
@@ -256,10 +337,10 @@ class DeviceMemory:
             self.backend = backends.get(framework)
         except Exception as error:
             raise NotImplementedError(f"harness.backends is not available at this commit ({error})") from error
-        self.model = _model(framework, bench_config())
+        self.model = _model(framework, bench_config(model))
         self.data = _device_batch(self.model, batch, train=True)
 
-    def track_device_memory(self, framework, batch):
+    def track_device_memory(self, model, framework, batch):
         self.backend.reset_device_peak(DEVICE)
         self.model.train_step(*self.data)
         _synchronize(self.model)
@@ -272,14 +353,14 @@ class DeviceMemory:
 class Parity:
     """float32 logits of each framework against float64 torch logits (tiny config)."""
 
-    params = (FRAMEWORKS, VARIANTS)
-    param_names = ["framework", "variant"]
+    params = (MODELS, FRAMEWORKS, VARIANTS)
+    param_names = ["model", "framework", "variant"]
     timeout = 600
     version = "parity-1-tiny-b4-seed0"
     batch = 4
 
     def setup_cache(self):
-        """{variant: (weights, images, float64 reference logits)}; {} without torch."""
+        """{(model, variant): (weights, images, float64 reference logits)}; {} without torch."""
         if impls is None or "torch" not in impls.names() or impls.unavailable_reason("torch"):
             return {}
         try:
@@ -288,27 +369,30 @@ class Parity:
             return {}
         _apply_settings("torch")
         cache = {}
-        for variant in VARIANTS:
-            config = _tiny_config(variant)
-            if config is None:
-                continue
-            weights = impls.init_weights(config, seed=0)
-            shape = (self.batch, *config.image_size, config.in_channels)
-            images = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-            reference = impls.create("torch", config.replace(dtype="float64"), device="cpu", seed=0)
-            reference.set_weights({k: np.asarray(v, np.float64) for k, v in weights.items()})
-            cache[variant] = (weights, images, reference.predict(images.astype(np.float64)))
+        for model in MODELS:
+            for variant in VARIANTS:
+                config = _tiny_config(model, variant)
+                if config is None:
+                    continue
+                weights = impls.init_weights(config, seed=0)
+                shape = (self.batch, *config.image_size, config.in_channels)
+                images = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+                reference = impls.create("torch", config.replace(dtype="float64"), device="cpu", seed=0)
+                reference.set_weights({k: np.asarray(v, np.float64) for k, v in weights.items()})
+                cache[model, variant] = (weights, images, reference.predict(images.astype(np.float64)))
         return cache
 
-    def setup(self, cache, framework, variant):
-        if variant not in cache:
-            raise NotImplementedError(f"no float64 torch reference for the {variant} variant at this commit")
-        self.model = _model(framework, _tiny_config(variant))
+    def setup(self, cache, model, framework, variant):
+        if model not in PARITY_MODELS:
+            _missing(f"benchmarks/benchmarks.py has no Parity configuration for the model {model!r}")
+        if (model, variant) not in cache:
+            raise NotImplementedError(f"no float64 torch reference for {model} ({variant}) at this commit")
+        self.model = _model(framework, _tiny_config(model, variant))
 
-    def track_parity_error(self, cache, framework, variant):
+    def track_parity_error(self, cache, model, framework, variant):
         from harness.parity import max_rel
 
-        weights, images, reference = cache[variant]
+        weights, images, reference = cache[model, variant]
         self.model.set_weights(weights)
         return max_rel(self.model.predict(images), reference)
 
@@ -324,10 +408,11 @@ def _training():
     return training
 
 
-def _tiny_config(variant: str):
+def _tiny_config(model: str, variant: str):
+    """The Parity config of (model, variant), or None where this commit cannot build it."""
     try:
-        return impls.tiny_config(variant)
-    except Exception:  # older commits: no tiny_config, or no such variant
+        return _model_config(model, PARITY_MODELS, lambda **fields: impls.tiny_config(variant, **fields))
+    except Exception:  # older commits: no tiny_config, no such model, or no such variant
         return None
 
 
