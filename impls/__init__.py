@@ -1,7 +1,7 @@
 """Network implementations behind one interface, and the registries that find them.
 
     import impls
-    impls.names()                          # frameworks: ['torch', 'keras', 'jax']
+    impls.names()                          # ['torch', 'keras', 'jax', 'keras-jax', 'keras-torch']
     impls.models()                         # networks: ['alexnet', 'vgg11']
     model = impls.create("torch", impls.AlexNetConfig(num_classes=10), device="cpu")
     model = impls.create("jax", impls.ModelConfig(model="alexnet", width=0.25))
@@ -10,6 +10,10 @@ Networks are framework-free definitions (impls.networks); each framework lowers 
 
 Implementations are imported lazily, on `create`: a framework that is not installed
 makes only its own implementation unavailable (with the command that installs it).
+
+Keras runs on one backend per process (impls.keras_select): keras (TensorFlow), keras-jax
+and keras-torch are the same Keras network on three backends, and only the first one a
+process creates can be created in it; `shares_process(a, b)` says which can meet.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import importlib
 import importlib.util
 from dataclasses import dataclass
 
-from impls import networks
+from impls import keras_select, networks
 from impls.base import AlexNet, DeviceBatch, InputNorm, Model, TrainState
 from impls.config import (
     AlexNetConfig,
@@ -40,6 +44,8 @@ class Implementation:
     cls: str
     requires: tuple[str, ...]  # top-level packages the module imports
     install: str  # how a user gets them
+    keras_backend: str | None = None  # Keras's backend, for the Keras implementations (one per process)
+    native: str | None = None  # the registered native implementation of that backend (keras-jax: jax)
 
 
 _REGISTRY: dict[str, Implementation] = {}
@@ -52,10 +58,23 @@ def register(impl: Implementation) -> None:
 register(Implementation("torch", "impls.torch_alexnet", "TorchAlexNet", ("torch",), "pip install 'alexbench[torch]'"))
 register(
     Implementation(
-        "keras", "impls.keras_alexnet", "KerasAlexNet", ("tensorflow", "keras"), "pip install 'alexbench[keras]'"
+        "keras", "impls.keras_alexnet", "KerasAlexNet", ("tensorflow", "keras"), "pip install 'alexbench[keras]'",
+        keras_backend="tensorflow", native=None,
     )
-)
+)  # fmt: skip
 register(Implementation("jax", "impls.jax_alexnet", "JaxAlexNet", ("jax",), "pip install 'alexbench[jax]'"))
+register(
+    Implementation(
+        "keras-jax", "impls.keras_jax", "KerasJaxAlexNet", ("jax", "keras"), "pip install 'alexbench[keras-jax]'",
+        keras_backend="jax", native="jax",
+    )
+)  # fmt: skip
+register(
+    Implementation(
+        "keras-torch", "impls.keras_torch", "KerasTorchAlexNet", ("torch", "keras"),
+        "pip install 'alexbench[keras-torch]'", keras_backend="torch", native="torch",
+    )
+)  # fmt: skip
 
 
 def models() -> list[str]:
@@ -75,12 +94,29 @@ def _lookup(name: str) -> Implementation:
 
 
 def unavailable_reason(name: str) -> str | None:
-    """None if `name` can be created here, else why not (with the install command)."""
+    """None if `name` can be created here, else why not (with the install command; for a
+    Keras implementation, also when this process loaded Keras on another backend)."""
     impl = _lookup(name)
     for package in impl.requires:
         if importlib.util.find_spec(package) is None:
             return f"{name} needs the Python package {package!r}, which is not installed: {impl.install}"
-    return None
+    return keras_select.conflict(name, impl.keras_backend) if impl.keras_backend else None
+
+
+def keras_backend(name: str) -> str | None:
+    """The Keras backend implementation `name` runs on (None: not a Keras implementation)."""
+    return _lookup(name).keras_backend
+
+
+def native_of(name: str) -> str | None:
+    """The native implementation of a Keras implementation's backend (keras-jax: jax), or None."""
+    return _lookup(name).native
+
+
+def shares_process(a: str, b: str) -> bool:
+    """Whether implementations `a` and `b` can be created in one process (not two Keras backends)."""
+    x, y = keras_backend(a), keras_backend(b)
+    return x is None or y is None or x == y
 
 
 def available() -> list[str]:
@@ -127,13 +163,16 @@ __all__ = [
     "forward_flops",
     "implementation_class",
     "init_weights",
+    "keras_backend",
     "load_weights",
     "min_image_size",
     "models",
     "names",
+    "native_of",
     "parameter_count",
     "register",
     "save_weights",
+    "shares_process",
     "small_config",
     "tiny_config",
     "unavailable_reason",

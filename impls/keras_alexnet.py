@@ -1,17 +1,10 @@
 """The networks in Keras 3 on the TensorFlow backend: the second of three mirror-like
 implementations (torch_alexnet.py, keras_alexnet.py, jax_alexnet.py share one skeleton).
 
-Every operation of impls.networks (impls.networks.ops) is lowered once, by `lower`, into Keras
-layers named with its torchvision name; `build_network` chains them in the definition's
-order into a functional model. Keras is NHWC: weights and gradients are converted to and
-from the canonical format at the boundary (impls.layout.NHWCLayout: HWIO convs, (in, out)
-dense kernels, the columns of a dense kernel after a flatten in (H, W, C) order), never inside.
+The network is impls.keras_network's lowering, shared with Keras on JAX (keras_jax.py) and
+on PyTorch (keras_torch.py); this file holds what is TensorFlow's: the training step, in
+the custom loop Keras documents for TensorFlow (tf.function around a tf.GradientTape).
 
-Pitfalls (docs/DESIGN.md has the measurements behind them):
-- symmetric padding: "same" only where it is symmetric (stride 1, odd kernel), else an
-  explicit ZeroPadding2D and a "valid" conv (TF's "SAME" at stride > 1 pads bottom/right);
-- LRN written out (TF's kernel has no float64, Keras 3 has no LRN layer);
-- adaptive average pooling as two averaging matrices (left out where it is the identity);
 - the update rule written out with momentum variables: Keras's SGD `weight_decay` is
   decoupled and is not the paper's rule;
 - every entry point is one tf.function, traced once (batch dimension open): eager
@@ -26,22 +19,19 @@ variables, bfloat16 compute, the loss on float32 logits.
 from __future__ import annotations
 
 import contextlib
-import os
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+from impls import keras_select
+
+keras_select.use("keras", "tensorflow")  # before Keras is imported: Keras picks its backend once
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from keras import layers, ops  # noqa: E402
 
-from impls.base import AlexNet, DeviceBatch  # noqa: E402
-from impls.config import AlexNetConfig  # noqa: E402
+from impls.base import DeviceBatch  # noqa: E402
 from impls.config import layers as layers_of  # noqa: E402
 from impls.errors import ConfigError, DeviceUnavailableError, FrameworkUnavailableError  # noqa: E402
-from impls.layout import NHWCLayout, adaptive_pool_matrix  # noqa: E402
-from impls.networks import ops as defs  # noqa: E402
-from impls.networks.ops import Layer  # noqa: E402
+from impls.keras_network import KerasModel  # noqa: E402
 
 if keras.backend.backend() != "tensorflow":
     raise FrameworkUnavailableError(
@@ -50,113 +40,14 @@ if keras.backend.backend() != "tensorflow":
     )
 
 
-# -------------------------------------------------------------------------- network
-class LocalResponseNorm(layers.Layer):
-    """The paper's LRN across channels (NHWC): b = a / (k + alpha * sum_window a^2) ** beta.
-
-    The window is `size` channels centred on each channel, zero padded at the ends;
-    alpha is NOT divided by size (torch's LocalResponseNorm(size, alpha * size, beta, k)).
-    """
-
-    def __init__(self, size: int, alpha: float, beta: float, k: float, **kwargs):
-        super().__init__(**kwargs)
-        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
-
-    def call(self, x):
-        channels = x.shape[-1]
-        half = self.size // 2
-        squared = ops.pad(ops.square(x), [[0, 0], [0, 0], [0, 0], [half, self.size - 1 - half]])
-        window = squared[..., 0:channels]
-        for offset in range(1, self.size):
-            window = window + squared[..., offset : offset + channels]
-        return x / ops.power(self.k + self.alpha * window, self.beta)
-
-    def get_config(self):
-        return {**super().get_config(), "size": self.size, "alpha": self.alpha, "beta": self.beta, "k": self.k}
-
-
-class AdaptiveAvgPool(layers.Layer):
-    """torch's AdaptiveAvgPool2d for a static (in_h, in_w) NHWC map: P_h @ x @ P_w^T."""
-
-    def __init__(self, in_size: tuple[int, int], out_size: int, **kwargs):
-        super().__init__(**kwargs)
-        self.in_size, self.out_size = tuple(in_size), out_size
-        self._rows = adaptive_pool_matrix(self.in_size[0], out_size)  # (n, H) float64
-        self._cols = adaptive_pool_matrix(self.in_size[1], out_size)  # (n, W)
-
-    def call(self, x):
-        rows = ops.convert_to_tensor(self._rows, dtype=x.dtype)
-        cols = ops.convert_to_tensor(self._cols, dtype=x.dtype)
-        x = ops.einsum("oh,nhwc->nowc", rows, x)
-        return ops.einsum("pw,nowc->nopc", cols, x)
-
-    def get_config(self):
-        return {**super().get_config(), "in_size": self.in_size, "out_size": self.out_size}
-
-
-def lower(layer: Layer, config: AlexNetConfig, dtype: str, seeds) -> list[layers.Layer]:
-    """One operation of impls.networks.ops as Keras layers (NHWC), named with its torchvision
-    name; `seeds` yields one seed per Dropout."""
-    op, name = layer.op, layer.op.name
-    if isinstance(op, defs.Conv):
-        # Stride 1, odd kernel, padding (k-1)/2: TF's "same" pads exactly that on every side, in
-        # the conv itself; anything else gets an explicit symmetric ZeroPadding2D (TF's "same"
-        # at stride > 1 pads bottom/right only). An explicit pad before every conv cost ~5%
-        # of a training step through XLA (a copy of each map, and its slice in the backward).
-        same = op.stride == 1 and op.kernel % 2 == 1 and op.padding == (op.kernel - 1) // 2
-        pad = [layers.ZeroPadding2D(op.padding, name=f"{name}.pad", dtype=dtype)] if op.padding and not same else []
-        # kernel_initializer "zeros": overwritten by set_weights, so skip the random init
-        conv = layers.Conv2D(op.out_channels, op.kernel, strides=op.stride, padding="same" if same else "valid",
-                             groups=op.groups, use_bias=op.bias, name=name, dtype=dtype,
-                             kernel_initializer="zeros")  # fmt: skip
-        return [*pad, conv]
-    if isinstance(op, defs.ReLU):
-        return [layers.ReLU(name=name, dtype=dtype)]
-    if isinstance(op, defs.LRN):
-        return [LocalResponseNorm(op.size, op.alpha, op.beta, op.k, name=name, dtype=dtype)]
-    if isinstance(op, defs.MaxPool):
-        if op.padding:  # torch pads with -inf; a zero pad equals it only after a ReLU: not lowered yet
-            raise ConfigError(f"{name}: a padded max pool is not lowered in Keras yet")
-        return [layers.MaxPooling2D(pool_size=op.kernel, strides=op.stride, padding="valid", name=name, dtype=dtype)]
-    if isinstance(op, defs.AdaptiveAvgPool):
-        return [AdaptiveAvgPool(layer.in_shape[1:], op.size, name=name, dtype=dtype)]
-    if isinstance(op, defs.Flatten):
-        return [layers.Flatten(name=name, dtype=dtype)]  # (H, W, C) order: the next kernel's columns are permuted
-    if isinstance(op, defs.Dropout):
-        return [layers.Dropout(config.dropout, seed=next(seeds), name=name, dtype=dtype)]
-    if isinstance(op, defs.Dense):
-        return [layers.Dense(op.out_features, use_bias=op.bias, kernel_initializer="zeros", name=name, dtype=dtype)]
-    raise ConfigError(f"the keras implementation cannot lower {type(op).__name__} ({name})")
-
-
-def build_network(config: AlexNetConfig, dtype: str, seed: int) -> keras.Model:
-    """The functional Keras model, NHWC in, logits out, layers named as torchvision's modules.
-
-    `dtype` is the Keras dtype policy of every layer ("float32", "float64", or the mixed
-    "mixed_bfloat16": float32 variables, bfloat16 compute and bfloat16 logits).
-    """
-    plan = layers_of(config)
-    dropouts = sum(isinstance(layer.op, defs.Dropout) for layer in plan)
-    seeds = iter(int(s) for s in np.random.SeedSequence(seed).generate_state(max(dropouts, 1)))
-    input_dtype = keras.DTypePolicy(dtype).variable_dtype  # images arrive in the variables' dtype
-    inputs = keras.Input(shape=(config.height, config.image_width, config.in_channels), dtype=input_dtype,
-                         name="images")  # fmt: skip
-    x = inputs
-    for layer in plan:
-        for keras_layer in lower(layer, config, dtype, seeds):
-            x = keras_layer(x)
-    return keras.Model(inputs, x, name=f"{config.model}_{config.variant}")
-
-
 # ---------------------------------------------------------------------------- model
-class KerasAlexNet(AlexNet):
+class KerasAlexNet(KerasModel):
     framework = "keras"
 
     def _build(self) -> None:
         self._tf_device = self._find_device()
         config = self.config
         self._dtype = tf.as_dtype(config.dtype)
-        self._layout = NHWCLayout(dense_in_out=True)
         self._xla = self.mode.name != "graph"
         grouped = any(getattr(layer.op, "groups", 1) > 1 for layer in layers_of(config))
         if not self._xla and grouped and self.device == "cpu":
@@ -168,10 +59,7 @@ class KerasAlexNet(AlexNet):
         self._strategy = getattr(self, "_strategy", None)  # data parallel: a tf.distribute strategy (distribute)
         # under a strategy, the strategy places the variables; else the device does
         with tf.device(self._tf_device) if self._strategy is None else contextlib.nullcontext():
-            self.net = build_network(config, policy, self.seed)
-            # Parameters in canonical (state_dict) order: "features.0.weight" is layer features.0's kernel.
-            self._names = self.params.trainable
-            self._params = [self._variable(name) for name in self._names]
+            self._build_network(policy)  # self.net, and its variables in canonical order (self._params)
             self._momentum = [tf.Variable(tf.zeros(p.shape, p.dtype), trainable=False) for p in self._params]
         self._functions: dict[str, dict] = {}
         self._scale = self._shift = None  # uint8 input: tf.Variables (C,), set by set_input_norm
@@ -190,10 +78,6 @@ class KerasAlexNet(AlexNet):
             with contextlib.suppress(RuntimeError):  # earlier model initialized keeps its setting
                 tf.config.experimental.set_memory_growth(gpu, True)
         return "/GPU:0"
-
-    def _variable(self, name: str) -> keras.Variable:
-        layer, kind = name.rsplit(".", 1)
-        return getattr(self.net.get_layer(layer), "kernel" if kind == "weight" else "bias")
 
     def _compile_functions(self, kind: str = "float") -> dict:
         """One tf.function per entry point for `kind` of input, traced once (batch dimension
@@ -304,10 +188,6 @@ class KerasAlexNet(AlexNet):
                 self._shift.assign(shift)
 
     # --------------------------------------------------------------- weights
-    def _load_params(self, native: dict[str, np.ndarray]) -> None:
-        for name, variable in zip(self._names, self._params, strict=True):
-            variable.assign(native[name])
-
     def _read_params(self) -> dict:
         return {name: variable.numpy() for name, variable in zip(self._names, self._params, strict=True)}
 
@@ -321,10 +201,6 @@ class KerasAlexNet(AlexNet):
     def _load_momentum(self, native: dict[str, np.ndarray]) -> None:
         for name, buffer in zip(self._names, self._momentum, strict=True):
             buffer.assign(native[name])
-
-    def _dropout_generators(self) -> list:
-        dropouts = [layer for layer in self.net.layers if isinstance(layer, layers.Dropout)]
-        return [d.seed_generator for d in dropouts if getattr(d, "seed_generator", None) is not None]  # rate 0: none
 
     def _get_rng_state(self) -> np.ndarray:
         """The state of each Dropout layer's seed generator (its masks come from it)."""

@@ -60,9 +60,24 @@ MODES: dict[str, dict[str, Mode]] = {
             Mode("bf16", "bfloat16", True, "jit + bfloat16 compute (params cast in the step); float32 weights, loss"),
         )
     },
+    "keras-jax": {
+        m.name: m
+        for m in (
+            Mode("jit", "config", True, "Keras on JAX: stateless_call under jax.jit, the state donated"),
+            Mode("eager", "config", False, "Keras on JAX: the same stateless_call step, op by op (no jit)"),
+            Mode("bf16", "bfloat16", True, "jit + Keras 'mixed_bfloat16' dtype policy; float32 weights and loss"),
+        )
+    },
+    "keras-torch": {
+        m.name: m
+        for m in (
+            Mode("eager", "config", False, "Keras on PyTorch: the model called eagerly, torch autograd"),
+            Mode("bf16", "bfloat16", False, "eager + Keras 'mixed_bfloat16' dtype policy; float32 weights and loss"),
+        )
+    },
 }
 
-DEFAULT_MODE = {"torch": "channels_last", "keras": "xla", "jax": "jit"}
+DEFAULT_MODE = {"torch": "channels_last", "keras": "xla", "jax": "jit", "keras-jax": "jit", "keras-torch": "eager"}
 
 
 def mode_names(framework: str) -> list[str]:

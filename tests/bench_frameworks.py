@@ -30,7 +30,10 @@ the asv suite (benchmarks/benchmarks.py, its BENCH_MODELS): the two files share 
     ALEXBENCH_BENCH_THREADS=N         CPU threads per framework (default: every core)
 
 A framework that is not installed is skipped (failed under ALEXBENCH_REQUIRE_ALL=1, as
-in the other tests). All frameworks share this process, one model at a time.
+in the other tests). All frameworks share this process, one model at a time; Keras runs on
+one backend per process, so keras-jax and keras-torch get a run of their own:
+
+    ALEXBENCH_FRAMEWORKS=keras-jax,jax .venv/bin/python -m pytest tests/bench_frameworks.py --benchmark-only
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import impls  # noqa: E402
-from tests.conftest import require  # noqa: E402
+from tests.conftest import FRAMEWORKS, require  # noqa: E402
 
 
 def _ints(name: str, default: str) -> list[int]:
@@ -87,7 +90,7 @@ def _sizes(name: str) -> list[int | None]:
     params=[
         (name, framework, mode, size)
         for name in MODELS
-        for framework in impls.names()
+        for framework in FRAMEWORKS
         for mode in _modes(framework)
         for size in _sizes(name)
     ],

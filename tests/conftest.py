@@ -1,7 +1,13 @@
 """Shared test helpers and fixtures. Tests are parametrized over the registry (impls.names()),
 so a new implementation is tested by construction. A framework that is not installed is
 skipped, except under ALEXBENCH_REQUIRE_ALL=1 (set by CI), where it fails; so is real
-Fashion-MNIST when the dataset is missing."""
+Fashion-MNIST when the dataset is missing.
+
+Keras picks its backend once per process, and these tests build every framework in one
+process, where Keras runs on TensorFlow: FRAMEWORKS (what the tests are parametrized over)
+leaves out the Keras implementations on other backends (keras-jax, keras-torch).
+tests/impls/test_keras_backends.py runs the same test files for each of them in a process
+of its own, with ALEXBENCH_FRAMEWORKS naming that implementation and its native framework."""
 
 from __future__ import annotations
 
@@ -17,8 +23,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import impls  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-FRAMEWORKS = impls.names()
 REQUIRE_ALL = os.environ.get("ALEXBENCH_REQUIRE_ALL") == "1"
+
+
+def in_process(framework: str) -> bool:
+    """Whether the ordinary test process (Keras on TensorFlow) can build `framework`."""
+    return impls.shares_process(framework, "keras")
+
+
+_ONLY = os.environ.get("ALEXBENCH_FRAMEWORKS")  # a process of one Keras backend (test_keras_backends.py)
+FRAMEWORKS = [f for f in _ONLY.split(",") if f] if _ONLY else [f for f in impls.names() if in_process(f)]
 
 
 def interruptible() -> None:
@@ -32,9 +46,16 @@ def require(framework: str) -> None:
     """Skip unless `framework` is installed (fail instead under ALEXBENCH_REQUIRE_ALL=1)."""
     reason = impls.unavailable_reason(framework)
     if reason:
-        if REQUIRE_ALL:
+        backend = impls.keras_backend(framework)
+        other_backend = backend and impls.keras_select.conflict(framework, backend)  # not a missing install
+        if REQUIRE_ALL and not other_backend:
             pytest.fail(f"ALEXBENCH_REQUIRE_ALL=1 but {reason}")
         pytest.skip(reason)
+
+
+def tested() -> list[str]:
+    """The frameworks of FRAMEWORKS installed here (what a module computes its runs for)."""
+    return [f for f in FRAMEWORKS if impls.unavailable_reason(f) is None]
 
 
 @pytest.fixture(params=FRAMEWORKS)
@@ -88,3 +109,12 @@ def batch(config: impls.AlexNetConfig, n: int = 4, seed: int = 0) -> tuple[np.nd
     images = rng.standard_normal((n, config.height, config.image_width, config.in_channels)).astype(config.dtype)
     labels = rng.integers(0, config.num_classes, size=n)
     return images, labels
+
+
+def require_installed(framework: str) -> None:
+    """Skip unless `framework`'s packages are installed (fail instead under REQUIRE_ALL),
+    whichever backend this process's Keras runs on (for tests that start its own process)."""
+    backend = impls.keras_backend(framework)
+    reason = impls.unavailable_reason(framework)
+    if reason and not (backend and impls.keras_select.conflict(framework, backend)):
+        require(framework)

@@ -4,9 +4,10 @@
     backend = backends.get("jax")
     backend.configure("cpu", threads=2, tf32=False)
 
-One module per framework (torch.py, keras.py, jax.py) holds one Backend subclass; the rest
-of the harness never names a framework. Adding a framework is one file in impls/, one
-here, and one row in impls' registry: the backend module is found by the framework's name.
+One module per framework (torch.py, keras.py, jax.py, keras_jax.py, keras_torch.py) holds one
+Backend subclass; the rest of the harness never names a framework. Adding a framework is one
+file in impls/, one here, and one row in impls' registry: the backend module is found by the
+framework's name ("keras-jax": keras_jax.py).
 Importing a backend module imports no framework; each method imports what it needs.
 """
 
@@ -31,7 +32,7 @@ def get(framework: str) -> Backend:
             from impls.errors import ConfigError
 
             raise ConfigError(f"unknown framework {framework!r}; choose one of {', '.join(impls.names())}")
-        module = importlib.import_module(f"harness.backends.{framework}")
+        module = importlib.import_module(f"harness.backends.{framework.replace('-', '_')}")
         _LOADED[framework] = module.BACKEND
     return _LOADED[framework]
 

@@ -58,7 +58,12 @@ class Backend:
         raise NotImplementedError
 
     # ------------------------------------------------------------ data parallel
-    engine = ""  # the framework's own data-parallel engine, in words (README, records)
+    engine = ""  # the framework's own data-parallel engine, in words (README, records); "": none
+
+    def data_parallel_refusal(self) -> str | None:
+        """None where this framework trains data-parallel in alexbench, else why not (the
+        parity tiers 5-6 and `alexbench scale` skip it with this reason)."""
+        return None if self.engine else f"{self.name} has no data-parallel engine in alexbench"
 
     def launch(self, world: int, ports: list[int], argv: list[str], device: str) -> list[tuple[list[str], dict]]:
         """The processes of a data-parallel run of `world` ranks on this host: (command, extra

@@ -10,6 +10,9 @@ from harness.backends.base import Backend
 class KerasBackend(Backend):
     name = "keras"
 
+    def environment(self, threads: int) -> dict[str, str]:
+        return {"KERAS_BACKEND": "tensorflow"}  # Keras reads it once, at import
+
     def configure(self, device: str, threads: int, tf32: bool) -> dict:
         import tensorflow as tf
 

@@ -143,6 +143,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     nets = parity_nets(parse_models(args.models), _names(args.variants))
     frameworks, skipped = select_frameworks(_names(args.frameworks))
+    frameworks, own_processes = process_groups(frameworks)
     optimizer = SGDConfig(lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
     if args.steps < 0 or args.batch < 1:
         raise ConfigError(f"--steps must be >= 0 and --batch >= 1, got {args.steps} and {args.batch}")
@@ -160,6 +161,11 @@ def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     suite = Suite(nets, frameworks, args.size, args.steps, args.batch, args.seed, optimizer, args.device,
                   _parse_parity_modes(args.modes, frameworks), args.data_parallel, args.width).run()  # fmt: skip
+    if args.data_parallel and args.size != "full":  # the others' refusals, said once, here
+        for framework in (f for group in own_processes for f in group):
+            why = backends.get(framework).data_parallel_refusal()
+            if why:
+                suite.data_parallel_skips[framework] = why
     rows = suite.rows
     failures = [row for row in rows if not row.passed]
     passed = not failures and bool(frameworks)
@@ -184,6 +190,8 @@ def main(args: argparse.Namespace) -> int:
         "environment": environment(frameworks),
         "skipped": skipped,
         "modes_skipped": suite.mode_skips,
+        "data_parallel_skipped": suite.data_parallel_skips,
+        "own_processes": own_processes,
         "configs": suite.configs,
         "tolerances": {
             str(t): {q: {"metric": m, "bound": b} for q, (m, b) in qs.items()} for t, qs in TOLERANCES.items()
@@ -201,6 +209,9 @@ def main(args: argparse.Namespace) -> int:
                 "size": args.size, "lr": args.lr, "width": args.width}  # fmt: skip
     summaries = write_summary_records(rows, frameworks, nets, settings, layout, path)
     print(f"record: {path}  ({time.perf_counter() - started:.0f} s); summary for reports: {summaries}")
+    failed_processes = [group for group in own_processes if run_own_process(args, group) != 0]
+    for group in failed_processes:
+        print(f"parity FAILED in the process of {', '.join(group)} (its record and output above)", file=sys.stderr)
     if failures:
         print(f"parity FAILED: {len(failures)} check(s) out of bounds", file=sys.stderr)
         for row in failures[:20]:
@@ -208,11 +219,59 @@ def main(args: argparse.Namespace) -> int:
         if len(failures) > 20:
             print(f"  ... and {len(failures) - 20} more (see {path})", file=sys.stderr)
         return 1
-    if not frameworks:
+    if not frameworks or failed_processes:
         return 1
     caught = ", every data-parallel control caught" if args.data_parallel and args.size != "full" else ""
     print(f"parity passed: {len(rows)} checks, tier 1 <= 1e-9, the other tiers within bounds{caught}")
     return 0
+
+
+def process_groups(frameworks: list[str]) -> tuple[list[str], list[list[str]]]:
+    """(the frameworks this process checks, [the frameworks of each process of its own]).
+
+    Keras picks its backend once per process: this process takes every framework that is not
+    Keras plus the Keras implementations of one backend (the first named); each Keras
+    implementation on another backend is checked in a process of its own, beside the native
+    implementation of its backend (keras-jax with jax), so that tier 1 compares the two."""
+    import impls
+
+    here, own = [], []
+    backend = None
+    for name in frameworks:
+        chosen = impls.keras_backend(name)
+        if chosen is None or backend in (None, chosen):
+            backend = backend or chosen
+            here.append(name)
+            continue
+        native = impls.native_of(name)
+        group = [name] + ([native] if native and impls.unavailable_reason(native) is None else [])
+        own.append(group)
+    return here, own
+
+
+def run_own_process(args: argparse.Namespace, frameworks: list[str]) -> int:
+    """`alexbench parity` on `frameworks` in a new process, with this run's settings (tiers 5-6
+    left out: the natives ran them here, and the Keras backends refuse them); its exit status."""
+    import subprocess
+
+    print(f"\n== {', '.join(frameworks)}: in a process of its own (Keras picks its backend once per process)")
+    argv = [sys.executable, "-m", "harness", "parity", "--frameworks", *frameworks, "--size", args.size,
+            "--steps", str(args.steps), "--batch", str(args.batch), "--seed", str(args.seed), "--lr", str(args.lr),
+            "--momentum", str(args.momentum), "--weight-decay", str(args.weight_decay), "--device", args.device,
+            "--modes", _modes_for(args.modes, frameworks), "--data-parallel", "0",
+            "--out-dir", str(args.out_dir)]  # fmt: skip
+    argv += ["--models", *args.models] if args.models else []
+    argv += ["--variants", *args.variants] if args.variants else []
+    argv += ["--width", str(args.width)] if args.width is not None else []
+    return subprocess.run(argv, check=False).returncode
+
+
+def _modes_for(text: str, frameworks: list[str]) -> str:
+    """The --modes of a process of its own: the items naming its frameworks ('none' if none)."""
+    if text in ("all", "none"):
+        return text
+    items = [item for item in text.split(",") if item.partition("=")[0].strip() in frameworks]
+    return ",".join(items) or "none"
 
 
 def parity_nets(models: list[str], variants: list[str] | None) -> list[str]:

@@ -25,12 +25,20 @@ CONTROLS = {"sum": "gradients summed over ranks", "same-shard": "every rank on s
 def data_parallel(frameworks=None, dtype: str = "float64", world: int = 2, steps: int = 5, batch: int = 8,
                   seed: int = 0, device: str = "cpu", variant: str = "alexnet/torchvision", optimizer=PARITY_SGD,
                   deadline: float = 1200.0, logs=None, controls: bool = True,
-                  width: float | None = None) -> list[Check]:  # fmt: skip
+                  width: float | None = None, skipped: dict[str, str] | None = None) -> list[Check]:  # fmt: skip
     """Checks of every framework's data-parallel run (tier 5) and of its controls
     (`controls=False`: the run alone, for a quicker check once the controls have been seen
     to be caught on that framework). `variant`: the network, "model/variant" (runs.net_of);
-    `width`: None for the model's (runs.SMALL_WIDTHS)."""
+    `width`: None for the model's (runs.SMALL_WIDTHS). A framework without a data-parallel
+    engine (harness.backends: data_parallel_refusal) is not launched: its reason goes into
+    `skipped` (framework -> why), and it adds no check."""
+    from harness import backends
+
     frameworks, _ = select_frameworks(frameworks)
+    refused = {f: backends.get(f).data_parallel_refusal() for f in frameworks}
+    if skipped is not None:
+        skipped.update({f: why for f, why in refused.items() if why})
+    frameworks = [f for f in frameworks if not refused[f]]
     tier = 5 if dtype == "float64" else 6
     task = {
         "kind": "parity", "config": small_config(variant, dtype, width).to_dict(), "batch": batch,

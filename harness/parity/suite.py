@@ -38,6 +38,7 @@ class Suite:
     configs: dict[str, dict] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     mode_skips: dict[str, str] = field(default_factory=dict)
+    data_parallel_skips: dict[str, str] = field(default_factory=dict)  # framework -> why it has no tiers 5-6
 
     def run(self) -> Suite:
         for net in self.nets:
@@ -91,10 +92,13 @@ class Suite:
         batch = 4 * self.data_parallel  # shards of 4, like the other tiers' batches
         for tier, dtype in ((5, "float64"), (6, "float32")):
             rows = data_parallel(self.frameworks, dtype, self.data_parallel, min(self.steps, 5), batch, self.seed,
-                                 self.device, net, self.optimizer, width=self.width)  # fmt: skip
+                                 self.device, net, self.optimizer, width=self.width,
+                                 skipped=self.data_parallel_skips)  # fmt: skip
             print(format_table(rows, f"{TIER_TITLES[tier]}: {net}, global batch {batch} in "
                                      f"{self.data_parallel} shards, {min(self.steps, 5)} SGD steps"))  # fmt: skip
             self.rows += rows
+        for framework, why in self.data_parallel_skips.items():
+            print(f"  {framework}: tiers 5-6 skipped: {why}")
 
     def full(self, net: str) -> None:
         config = full_config(net)

@@ -117,6 +117,22 @@ def test_wrong_weights_list_every_mismatch(framework):
         model.set_weights(weights)
 
 
+def test_distribute_is_refused_where_there_is_no_engine(framework):
+    """A framework without a data-parallel engine (keras-jax, keras-torch) refuses distribute()
+    with the reason, and parity's tiers 5-6 skip it with that reason, launching nothing."""
+    from harness import backends
+    from harness.parity.distributed import data_parallel
+
+    why = backends.get(framework).data_parallel_refusal()
+    if why is None:
+        pytest.skip(f"{framework} trains data-parallel (tests/harness/parity/test_distributed.py)")
+    with pytest.raises(ConfigError, match=f"{framework} is not data-parallel in alexbench"):
+        impls.create(framework, tiny_config()).distribute(None)
+    skipped: dict[str, str] = {}
+    assert data_parallel([framework], "float64", skipped=skipped) == []
+    assert skipped == {framework: why}
+
+
 def test_gpu_request_without_gpu_is_a_clear_error(framework):
     model_cls = impls.implementation_class(framework)
     try:

@@ -13,9 +13,11 @@ from harness import parity
 from harness.training import TrainSettings, train_and_evaluate
 from impls.errors import ConfigError
 from impls.modes import DEFAULT_MODE, MODES, parse_modes, resolve
-from tests.conftest import require
+from tests.conftest import FRAMEWORKS, require
 
-NON_DEFAULT = [(f, m) for f, modes in MODES.items() for m in modes if m != DEFAULT_MODE[f] and m != "compile"]
+NON_DEFAULT = [
+    (f, m) for f, modes in MODES.items() if f in FRAMEWORKS for m in modes if m != DEFAULT_MODE[f] and m != "compile"
+]
 
 
 # ------------------------------------------------------------------------------ pure

@@ -20,7 +20,7 @@ import pytest
 
 import impls
 from harness.parity import max_rel
-from tests.conftest import require
+from tests.conftest import FRAMEWORKS, require
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 MODELS = ["alexnet", "vgg11"]
@@ -83,7 +83,7 @@ def fixture_inputs(fixture):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("framework", impls.names())
+@pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_torchvision_state_dict_gives_torchvision_logits(framework, dtype, torchvision_file):
     require(framework)
     model_name, path, fixture = torchvision_file

@@ -19,7 +19,7 @@ pytest.importorskip("torch")  # the golden is a plain torch.nn float64 AlexNet
 
 import impls  # noqa: E402
 from harness import parity  # noqa: E402
-from tests.conftest import FRAMEWORKS, require  # noqa: E402
+from tests.conftest import FRAMEWORKS, require, tested  # noqa: E402
 
 VARIANTS = ["torchvision", "paper"]
 PAIRS = list(itertools.combinations(FRAMEWORKS, 2))
@@ -34,7 +34,7 @@ class Small:
     def __init__(self, variant: str) -> None:
         inputs = parity.make_inputs(parity.small_config(variant, width=WIDTH), steps=STEPS, batch=BATCH)
         inputs.ensure_references(float32=True)  # the golden and the float32 reference, in lockstep
-        frameworks = impls.available()
+        frameworks = tested()
         self.tier2, self.flips = parity.tier2(variant, frameworks=frameworks, inputs=inputs)
         self.tier1 = parity.tier1(variant, frameworks=frameworks, inputs=inputs)
         inputs.f32_reference = None
@@ -73,7 +73,7 @@ def full():
 
     def get(variant: str) -> list[parity.Check]:
         if variant not in cache:
-            cache[variant] = parity.full_size(variant, impls.available(), batch=BATCH, tiers=(2,))
+            cache[variant] = parity.full_size(variant, tested(), batch=BATCH, tiers=(2,))
         return cache[variant]
 
     return get
@@ -192,7 +192,7 @@ def test_tier1_float64_pairwise(small, variant, a, b):
 
 @pytest.fixture(scope="module")
 def uint8_rows():
-    return parity.tier1_uint8("paper", impls.available(), steps=3, width=WIDTH)  # gray input: the channel expansion too
+    return parity.tier1_uint8("paper", tested(), steps=3, width=WIDTH)  # gray input: the channel expansion too
 
 
 def test_tier1_uint8_input_normalized_on_the_device(uint8_rows, framework):

@@ -25,7 +25,7 @@ from harness.parity.distributed import CONTROLS, data_parallel  # noqa: E402
 from impls import networks  # noqa: E402
 from impls.config import layers  # noqa: E402
 from impls.networks.ops import MaxPool  # noqa: E402
-from tests.conftest import FRAMEWORKS, require  # noqa: E402
+from tests.conftest import FRAMEWORKS, require, tested  # noqa: E402
 
 NET = "vgg11/torchvision"
 WIDTH = 0.0625
@@ -38,7 +38,7 @@ FC1 = "classifier.0.weight"  # the dense layer that reads the flattened 7x7 map
 def vgg():
     inputs = parity.make_inputs(parity.small_config(NET, width=WIDTH), steps=STEPS, batch=BATCH)
     inputs.ensure_references(float32=True)
-    frameworks = impls.available()
+    frameworks = tested()
     two, _ = parity.tier2(NET, frameworks=frameworks, inputs=inputs)
     one = parity.tier1(NET, frameworks=frameworks, inputs=inputs)
     return {"inputs": inputs, 1: one, 2: two}

@@ -1,0 +1,97 @@
+"""Keras on JAX (keras-jax) and on PyTorch (keras-torch), each in a process of its own.
+
+Keras picks its backend once per process and the rest of the suite runs Keras on
+TensorFlow, so each backend gets one pytest process that runs the suite's own files with
+ALEXBENCH_FRAMEWORKS naming it and its native framework (tests/conftest.py): the contract,
+parity tiers 1 and 2 against the golden and pairwise with the native implementation (jax,
+torch), the uint8 input tier, full-size logits, the FC1 flatten-order negative control,
+VGG-11's tiers and wrong ports, and every execution mode (tiers 3-4) -- the tests whose
+names or parameters say keras (`-k keras`). Then the rules of one backend per process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from harness import backends
+from tests.conftest import REQUIRE_ALL, ROOT, require_installed
+
+BACKENDS = {"keras-jax": "jax", "keras-torch": "torch"}
+FILES = [
+    "tests/impls/test_contract.py",
+    "tests/impls/test_modes.py",
+    "tests/impls/test_keras_network.py",
+    "tests/harness/parity/test_parity.py",
+    "tests/harness/parity/test_vgg_parity.py",
+]
+
+
+def _python(code: str, **env) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env}, timeout=300)  # fmt: skip
+
+
+@pytest.mark.parametrize("framework", list(BACKENDS))
+def test_the_suite_passes_for_keras_on_its_backend(framework):
+    require_installed(framework)
+    native = BACKENDS[framework]
+    require_installed(native)
+    env = {**os.environ, "ALEXBENCH_FRAMEWORKS": f"{framework},{native}", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if REQUIRE_ALL:
+        env["ALEXBENCH_REQUIRE_ALL"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "keras", "--durations=5", *FILES],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+    print(done.stdout[-6000:])
+    assert done.returncode == 0, done.stdout[-12000:] + done.stderr[-3000:]
+    assert " passed" in done.stdout and " failed" not in done.stdout
+
+
+def test_keras_on_a_second_backend_in_one_process_is_unavailable_with_the_reason():
+    require_installed("keras-jax")
+    require_installed("keras-torch")
+    done = _python("""
+        import impls
+        from impls.errors import FrameworkUnavailableError
+        impls.create("keras-jax", impls.tiny_config())
+        print(impls.unavailable_reason("keras-torch"))
+        try:
+            impls.create("keras-torch", impls.tiny_config())
+        except FrameworkUnavailableError as error:
+            print("refused:", error)
+    """)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "keras-torch needs Keras on the torch backend, but this process already loaded Keras on 'jax'" in done.stdout
+    assert "refused: keras-torch needs Keras on the torch backend" in done.stdout
+    assert "KERAS_BACKEND=torch" in done.stdout
+
+
+def test_the_registry_not_keras_backend_picks_the_backend():
+    """KERAS_BACKEND set to another backend (a user's shell, a parent process) does not decide:
+    keras-torch loads Keras on torch when it is the first to import Keras."""
+    require_installed("keras-torch")
+    done = _python(
+        """
+        import impls
+        impls.create("keras-torch", impls.tiny_config())
+        import keras
+        print(keras.backend.backend())
+    """,
+        KERAS_BACKEND="jax",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split()[-1] == "torch"
+
+
+def test_neither_backend_has_a_data_parallel_engine_and_says_why():
+    """Their backends refuse tiers 5-6 and `alexbench scale` with the reason (test_contract's
+    test_distribute_is_refused_where_there_is_no_engine checks the models and parity's skip)."""
+    for framework, native in BACKENDS.items():
+        why = backends.get(framework).data_parallel_refusal()
+        assert why.startswith(f"{framework} is not data-parallel in alexbench") and f"use {native}" in why
+        assert backends.get(native).data_parallel_refusal() is None
