@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness import results
-from harness.report import accuracy, pipeline, scaling, sections_results, sections_speed
+from harness.report import accuracy, keras_cost, pipeline, scaling, sections_results, sections_speed
 from harness.report.cells import Cells
 from harness.report.entries import Entry, load
 from harness.report.grouping import per_workload
@@ -31,6 +31,7 @@ from impls.errors import ConfigError
 SECTIONS = (
     per_workload("throughput")(sections_speed.throughput),
     per_workload("throughput")(sections_speed.gpu_vs_cpu),
+    per_workload("throughput")(keras_cost.section),
     per_workload("pipeline", "throughput")(pipeline.input_pipeline),
     per_workload("throughput")(pipeline.batch_sizes),
     per_workload("scaling")(scaling.section),
