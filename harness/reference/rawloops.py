@@ -40,6 +40,8 @@ MODES: dict[str, tuple[str, ...]] = {
     "torch": ("eager", "channels_last", "compile", "bf16"),
     "keras": ("graph", "xla", "bf16"),
     "jax": ("jit", "bf16"),
+    "keras-jax": ("jit", "eager", "bf16"),  # rawloops_keras.py: Keras 3 on JAX and on PyTorch
+    "keras-torch": ("eager", "bf16"),
 }
 DEVICES = ("cpu", "gpu")
 MODELS = ("alexnet", "vgg11")
@@ -167,7 +169,9 @@ def build(
     images = rng.standard_normal((batch_size, image_size, image_size, in_channels), dtype=np.float32)
     labels = rng.integers(0, num_classes, size=batch_size, dtype=np.int64)
 
-    builder = {"torch": _build_torch, "keras": _build_keras, "jax": _build_jax}[framework]
+    from harness.reference.rawloops_keras import BUILDERS  # imports no framework
+
+    builder = {"torch": _build_torch, "keras": _build_keras, "jax": _build_jax, **BUILDERS}[framework]
     train_step, predict = builder(
         mode, images, labels, model=model, num_classes=num_classes, dropout=dropout, seed=seed, device=device
     )
