@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The GPU measurements, for a machine with one NVIDIA GPU and CUDA builds
-# of torch and jax (TensorFlow optional: add keras to FRAMEWORKS where it is installed).
+# of torch and jax. FRAMEWORKS defaults to torch and jax plus the Keras implementations whose
+# framework is present: keras-jax and keras-torch where Keras is installed (README, "Keras
+# without TensorFlow", says how to carry it), keras where TensorFlow is too.
 #
 #   bash tools/gpu_run.sh                 # then commit results/runs/<run>/ and the report
 #
@@ -14,7 +16,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN="${RUN:-gpu-$(date -u +%Y%m%dT%H%M%SZ)}"
 PYTHON="${PYTHON:-python3}"
-"$PYTHON" -m harness run --run-id "$RUN" --models "${MODELS:-alexnet,vgg11}" --frameworks "${FRAMEWORKS:-torch,jax}" \
+if [ -z "${FRAMEWORKS:-}" ]; then
+    # every registered implementation installed here, torch and jax first (impls.available())
+    FRAMEWORKS="$("$PYTHON" -c 'import impls; print(",".join(impls.available()))')"
+fi
+"$PYTHON" -m harness run --run-id "$RUN" --models "${MODELS:-alexnet,vgg11}" --frameworks "$FRAMEWORKS" \
     --devices gpu \
     --batch-sizes 32,256 --modes all --skip-accuracy --repeats 3 --train-steps 20 --inference-steps 40 \
     --warmup 3 "$@"
