@@ -10,7 +10,7 @@ import os
 import sys
 
 import impls
-from harness import env, results
+from harness import backends, env, results
 from harness.distributed.launch import task_document
 from harness.measure.scaling import ScaleSettings, measure, task
 from harness.models import parse_models
@@ -116,7 +116,7 @@ def main(args: argparse.Namespace) -> int:
           f"{settings.world_sizes} on {settings.device}; global batch {settings.batch} at "
           f"{settings.image_size}x{settings.image_size}; {settings.rounds} interleaved rounds of {settings.steps} "
           "steps")  # fmt: skip
-    unavailable = {f: impls.unavailable_reason(f) for f in frameworks}
+    unavailable = {f: impls.unavailable_reason(f) or backends.get(f).data_parallel_refusal() for f in frameworks}
     for framework, reason in unavailable.items():
         if reason:
             print(f"  {framework}: skipped: {reason}", file=sys.stderr)

@@ -18,6 +18,7 @@ import textwrap
 
 import pytest
 
+import impls
 from harness import backends
 from tests.conftest import REQUIRE_ALL, ROOT, require_installed
 
@@ -97,3 +98,24 @@ def test_neither_backend_has_a_data_parallel_engine_and_says_why():
         why = backends.get(framework).data_parallel_refusal()
         assert why.startswith(f"{framework} is not data-parallel in alexbench") and f"use {native}" in why
         assert backends.get(native).data_parallel_refusal() is None
+
+
+def test_parity_checks_each_other_keras_backend_in_a_process_of_its_own_beside_its_native():
+    from harness.commands.parity import _modes_for, process_groups
+
+    every = ["torch", "keras", "jax", "keras-jax", "keras-torch"]
+    here, own = process_groups(every)
+    natives = {f: n for f, n in BACKENDS.items() if impls.unavailable_reason(n) is None}
+    assert here == ["torch", "keras", "jax"]
+    assert own == [[f, natives[f]] if f in natives else [f] for f in BACKENDS]
+    assert process_groups(["keras-jax", "jax"]) == (["keras-jax", "jax"], [])  # one Keras backend: one process
+    assert process_groups(["keras-torch", "keras"])[0] == ["keras-torch"]
+    assert _modes_for("keras-jax=eager,torch=bf16", ["keras-jax", "jax"]) == "keras-jax=eager"
+    assert _modes_for("torch=bf16", ["keras-jax", "jax"]) == "none"
+    assert _modes_for("all", ["keras-jax", "jax"]) == "all"
+
+
+def test_each_worker_sets_keras_backend_before_keras_is_imported():
+    for framework, backend in (("keras", "tensorflow"), ("keras-jax", "jax"), ("keras-torch", "torch")):
+        assert backends.get(framework).environment(2)["KERAS_BACKEND"] == backend
+    assert "XLA_FLAGS" in backends.get("keras-jax").environment(2)  # and its backend's own settings
