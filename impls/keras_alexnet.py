@@ -3,7 +3,7 @@ implementations (torch_alexnet.py, keras_alexnet.py, jax_alexnet.py share one sk
 
 The network is impls.keras_network's lowering, shared with Keras on JAX (keras_jax.py) and
 on PyTorch (keras_torch.py); this file holds what is TensorFlow's: the training step, in
-the custom loop Keras documents for TensorFlow (tf.function around a tf.GradientTape).
+the custom loop Keras documents for TensorFlow (tf.function around a tf.GradientTape):
 
 - the update rule written out with momentum variables: Keras's SGD `weight_decay` is
   decoupled and is not the paper's rule;
@@ -30,14 +30,8 @@ import tensorflow as tf  # noqa: E402
 
 from impls.base import DeviceBatch  # noqa: E402
 from impls.config import layers as layers_of  # noqa: E402
-from impls.errors import ConfigError, DeviceUnavailableError, FrameworkUnavailableError  # noqa: E402
+from impls.errors import ConfigError, DeviceUnavailableError  # noqa: E402
 from impls.keras_network import KerasModel  # noqa: E402
-
-if keras.backend.backend() != "tensorflow":
-    raise FrameworkUnavailableError(
-        f"the keras implementation needs Keras 3 on the TensorFlow backend, but KERAS_BACKEND selects "
-        f"{keras.backend.backend()!r}; unset KERAS_BACKEND or set KERAS_BACKEND=tensorflow before starting"
-    )
 
 
 # ---------------------------------------------------------------------------- model
