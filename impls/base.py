@@ -114,8 +114,8 @@ def normalize_device(device: str) -> str:
 
 
 class AlexNet(ABC):
-    """Base class of the framework implementations (torch, keras, jax), for every
-    registered network (the name is historical: impls.Model is the same class)."""
+    """Base class of the framework implementations (torch, keras, jax, keras-jax, keras-torch),
+    for every registered network (the name is historical: impls.Model is the same class)."""
 
     framework: str = ""  # registry name, set by subclasses
 

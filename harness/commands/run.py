@@ -84,7 +84,9 @@ def _size(profile: dict) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--frameworks", default="all", help="comma-separated (torch,keras,jax) or 'all' installed")
+    parser.add_argument(
+        "--frameworks", default="all", help="comma-separated (torch,keras,jax,keras-jax,keras-torch) or 'all' installed"
+    )
     parser.add_argument("--devices", default="auto", help="auto (CPU, plus GPU where found), cpu, gpu or cpu,gpu")
     parser.add_argument("--profile", default="quick", choices=sorted(PROFILES), help="accuracy-training size")
     parser.add_argument("--epochs", type=int, help="override the profile's epochs")

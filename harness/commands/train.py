@@ -96,7 +96,9 @@ def settings_from_args(args: argparse.Namespace, model: str = TrainSettings.mode
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--framework", default="torch", help="torch, keras or jax (see `alexbench info`)")
+    parser.add_argument(
+        "--framework", default="torch", help="torch, keras, jax, keras-jax or keras-torch (see `alexbench info`)"
+    )
     parser.add_argument("--models", default=TrainSettings.model,
                         help=f"networks, comma-separated, trained one after the other: {', '.join(impls.models())} "
                         "or 'all' (default %(default)s; see `alexbench info`)")  # fmt: skip
