@@ -55,7 +55,9 @@ def test_train_checks_the_variant_against_each_model(capsys):
 def test_user_errors_are_one_line_without_traceback():
     done = run_cli("train", "--framework", "mxnet", "--train-subset", "10")
     assert done.returncode == 2
-    assert done.stderr.strip() == ("alexbench train: error: unknown framework 'mxnet'; choose one of torch, keras, jax")
+    assert done.stderr.strip() == (
+        "alexbench train: error: unknown framework 'mxnet'; choose one of torch, keras, jax, keras-jax, keras-torch"
+    )
     done = run_cli("train", "--image-size", "32")
     assert done.returncode == 2 and "at least 63" in done.stderr and "Traceback" not in done.stderr
 
