@@ -56,17 +56,19 @@ RGB, 10 classes, dropout 0.5, float32, batches 8 and 32:
   size a train step takes 0.3-2 s on two CPU cores (a few ms on an H200).
 - vgg11: the full-width VGG-11 (eight 3x3 convolutions, three dense layers, 128.8M
   parameters at 10 classes) at 64x64: 1.46 GFLOP per forward image, against 15.2 at its
-  224x224 full size (impls.forward_flops), where a step would cost ~10x as much. The input
+  224x224 full size (impls.forward_flops: 10.4x the work per image). The input
   is reduced rather than the width so that the parameters -- the update's and the dense
   layers' memory traffic, the peak memory -- are VGG-11's own; its last feature map is 2x2,
   averaged adaptively up to the 7x7 the classifier takes. A train step took 0.39-0.58 s at
   batch 8 and 0.76-1.28 s at batch 32 on two CPU cores (torch, keras, jax in their default
   modes; best of 3 steps after a compiling one, from a standalone script timing
-  impls.create(...).train_step on a device batch, on an otherwise idle machine).
+  impls.create(...).train_step on a device batch, run before other jobs loaded the machine).
 
 `asv run --python=same --quick` over the whole suite took about 5 minutes on two cores
-before VGG-11 was added (Accuracy is half of it); VGG-11's benchmarks
-(`--bench vgg11`) took VGG_MIN more (VGG_NOTE).
+before VGG-11 was added (Accuracy is half of it). VGG-11's benchmarks for torch, keras and
+jax (`asv run --python=same --quick --dry-run --bench vgg11`, 75 entries, each in a fresh
+process: import, a 128.8M-parameter build, compilation) took 17.7 minutes more, measured
+once while other jobs shared the two cores (load average 3-5).
 
     ALEXBENCH_BENCH_DEVICE=gpu     run the models on the GPU (default: cpu)
     ALEXBENCH_BENCH_THREADS=N      CPU threads per framework (default: every core)
