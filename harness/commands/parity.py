@@ -17,7 +17,7 @@ from harness import backends, results
 from harness.models import DEFAULT_MODELS, parse_models, variant_choices
 from harness.parity.document import environment, write_document, write_summary_records
 from harness.parity.metrics import CONTROL_MARGIN, F32_REFERENCE, GOLDEN, PARITY_SGD, TOLERANCES
-from harness.parity.runs import SMALL_WIDTHS, full_config, net_label, select_frameworks, small_config
+from harness.parity.runs import SMALL_WIDTHS, TRAJECTORY_STEPS, full_config, net_label, select_frameworks, small_config
 from harness.parity.suite import Suite
 from harness.paths import absolute
 from harness.reference import golden
@@ -25,7 +25,7 @@ from impls import networks
 from impls.config import SGDConfig
 from impls.errors import ConfigError
 
-STEPS, BATCH, DATA_PARALLEL = 20, 4, 2  # the defaults of --steps, --batch, --data-parallel
+STEPS, BATCH, DATA_PARALLEL = TRAJECTORY_STEPS["alexnet"], 4, 2  # AlexNet's --steps; --batch, --data-parallel
 
 
 def description() -> str:
@@ -43,7 +43,7 @@ Prove the implementations compute the same function, in tiers (docs/DESIGN.md).
     alexbench parity --size small --frameworks torch --data-parallel 0 --out-dir /tmp/parity
 
 Every framework starts from the same canonical weights and sees the same batches (batch {BATCH}),
-then follows a {STEPS}-step SGD trajectory ({sgd}).
+then follows a {STEPS}-step SGD trajectory ({sgd}; VGG-11: {TRAJECTORY_STEPS["vgg11"]} steps).
 Tier 1 (float64, exact): every framework against every other and against an independent
 golden (a plain torch.nn float64 AlexNet trained with torch.optim.SGD): logits, loss, each
 gradient, the loss at every SGD step and each weight after the trajectory, <= {t[1]["weights"]} as
@@ -115,7 +115,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=float, default=None,
                         help="width of the small configs: every channel count and hidden width times this "
                              f"(default: each model's, {widths}; why: harness/parity/runs.py)")  # fmt: skip
-    parser.add_argument("--steps", type=int, default=STEPS, help="SGD steps of the trajectories (default %(default)s)")
+    steps = ", ".join(f"{model} {n}" for model, n in TRAJECTORY_STEPS.items())
+    parser.add_argument("--steps", type=int, default=None,
+                        help=f"SGD steps of the trajectories (default: each model's, {steps}; why: "
+                             "harness/parity/runs.py)")  # fmt: skip
     parser.add_argument("--batch", type=int, default=BATCH, help="batch size (default %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights and batches (default 0)")
     parser.add_argument(
@@ -145,7 +148,7 @@ def main(args: argparse.Namespace) -> int:
     frameworks, skipped = select_frameworks(_names(args.frameworks))
     frameworks, own_processes = process_groups(frameworks)
     optimizer = SGDConfig(lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
-    if args.steps < 0 or args.batch < 1:
+    if (args.steps is not None and args.steps < 0) or args.batch < 1:
         raise ConfigError(f"--steps must be >= 0 and --batch >= 1, got {args.steps} and {args.batch}")
     if args.data_parallel == 1 or args.data_parallel < 0:
         raise ConfigError(f"--data-parallel takes 2 or more processes, or 0 to skip; got {args.data_parallel}")
@@ -256,13 +259,14 @@ def run_own_process(args: argparse.Namespace, frameworks: list[str]) -> int:
 
     print(f"\n== {', '.join(frameworks)}: in a process of its own (Keras picks its backend once per process)")
     argv = [sys.executable, "-m", "harness", "parity", "--frameworks", *frameworks, "--size", args.size,
-            "--steps", str(args.steps), "--batch", str(args.batch), "--seed", str(args.seed), "--lr", str(args.lr),
+            "--batch", str(args.batch), "--seed", str(args.seed), "--lr", str(args.lr),
             "--momentum", str(args.momentum), "--weight-decay", str(args.weight_decay), "--device", args.device,
             "--modes", _modes_for(args.modes, frameworks), "--data-parallel", "0",
             "--out-dir", str(args.out_dir)]  # fmt: skip
     argv += ["--models", *args.models] if args.models else []
     argv += ["--variants", *args.variants] if args.variants else []
     argv += ["--width", str(args.width)] if args.width is not None else []
+    argv += ["--steps", str(args.steps)] if args.steps is not None else []
     return subprocess.run(argv, check=False).returncode
 
 

@@ -209,6 +209,15 @@ keep for a 20-step trajectory in every framework and mode; at 0.25 (16-128 chann
 hidden) it is 8.1M, and every operation, shape rule and layout of the definition is the same."""
 
 
+TRAJECTORY_STEPS = {"alexnet": 20, "vgg11": 10}
+"""SGD steps of each model's parity trajectories when --steps is not given. VGG-11 (small
+config, width 0.25, lr 0.001, seed 0) takes 10: at step 11 a features.14 unit at +5.1e-7 in
+float64 is -1.2e-6 in float32, the flips then double every step or two (284 at step 20), and
+float32 Keras and JAX end 1.6e-4 from the golden's step loss against tier 2's 1e-4 (torch
+6.7e-5): chaos after a sign flip, not a porting error (`alexbench parity --models vgg11
+--steps 20` shows it, flip by flip), as AlexNet's at lr 0.01 (docs/DESIGN.md)."""
+
+
 def net_of(net: str) -> tuple[str, str]:
     """'alexnet/paper' -> ('alexnet', 'paper'); 'vgg11' -> ('vgg11', its first variant);
     'paper' -> ('alexnet', 'paper') (AlexNet's variants by themselves)."""

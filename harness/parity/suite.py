@@ -13,7 +13,7 @@ from harness.parity.distributed import data_parallel
 from harness.parity.document import format_table
 from harness.parity.flips import FlipReport, describe_flips
 from harness.parity.metrics import F32_REFERENCE, TIER_TITLES, Check
-from harness.parity.runs import full_config, make_inputs, net_of, small_config
+from harness.parity.runs import TRAJECTORY_STEPS, full_config, make_inputs, net_of, small_config
 from harness.parity.tiers import full_size, mode_tiers, tier1, tier1_uint8, tier2
 from impls.config import AlexNetConfig, SGDConfig
 
@@ -25,7 +25,7 @@ class Suite:
     nets: list[str]  # "model/variant" (harness.parity.runs.net_of)
     frameworks: list[str]
     size: str  # small, full or both
-    steps: int
+    steps: int | None  # of the trajectories (None: each model's, runs.TRAJECTORY_STEPS)
     batch: int
     seed: int
     optimizer: SGDConfig
@@ -60,7 +60,8 @@ class Suite:
         self.timings[key] = round(time.perf_counter() - start, 2)
 
     def small(self, net: str) -> None:
-        inputs = make_inputs(small_config(net, width=self.width), self.steps, self.batch, self.seed, self.optimizer)
+        steps = self.steps_of(net)
+        inputs = make_inputs(small_config(net, width=self.width), steps, self.batch, self.seed, self.optimizer)
         self.configs[f"{net}/small"] = asdict(inputs.config)
         inputs.ensure_references(float32=True)  # golden + float32 reference, in lockstep
         # tier 2 first: it frees the float32 reference before tier 1's float64 models come
@@ -68,10 +69,10 @@ class Suite:
         self.flips[net] = flips
         one = tier1(net, frameworks=self.frameworks, device=self.device, inputs=inputs)
         print(format_table(one, self.title(1, net, inputs.config)))
-        normalized = tier1_uint8(net, self.frameworks, self.device, min(self.steps, 3), self.batch, self.seed,
+        normalized = tier1_uint8(net, self.frameworks, self.device, min(steps, 3), self.batch, self.seed,
                                  self.width)
         print(format_table(normalized, f"tier 1, float64, uint8 gray input normalized on the device: {net}, "
-                                       f"batch {self.batch}, {min(self.steps, 3)} SGD steps"))  # fmt: skip
+                                       f"batch {self.batch}, {min(steps, 3)} SGD steps"))  # fmt: skip
         one += normalized
         print(format_table(two, self.title(2, net, inputs.config)))
         print(f"  {F32_REFERENCE} vs float64, batch 0 at the initial weights: {describe_flips(flips.initial)}")
@@ -90,12 +91,13 @@ class Suite:
         """Tiers 5 and 6: each framework's data-parallel engine on `data_parallel` processes
         against one process, float64 and float32, with the controls that must fail."""
         batch = 4 * self.data_parallel  # shards of 4, like the other tiers' batches
+        steps = min(self.steps_of(net), 5)
         for tier, dtype in ((5, "float64"), (6, "float32")):
-            rows = data_parallel(self.frameworks, dtype, self.data_parallel, min(self.steps, 5), batch, self.seed,
+            rows = data_parallel(self.frameworks, dtype, self.data_parallel, steps, batch, self.seed,
                                  self.device, net, self.optimizer, width=self.width,
                                  skipped=self.data_parallel_skips)  # fmt: skip
             print(format_table(rows, f"{TIER_TITLES[tier]}: {net}, global batch {batch} in "
-                                     f"{self.data_parallel} shards, {min(self.steps, 5)} SGD steps"))  # fmt: skip
+                                     f"{self.data_parallel} shards, {steps} SGD steps"))  # fmt: skip
             self.rows += rows
         for framework, why in self.data_parallel_skips.items():
             print(f"  {framework}: tiers 5-6 skipped: {why}")
@@ -110,11 +112,14 @@ class Suite:
             print(format_table([r for r in rows if r.tier == tier], f"{title}, batch {self.batch}"))
         self.rows += rows
 
+    def steps_of(self, net: str) -> int:
+        return self.steps if self.steps is not None else TRAJECTORY_STEPS.get(net_of(net)[0], 20)
+
     def title(self, tier: int, net: str, config: AlexNetConfig) -> str:
         h, w = config.image_size
         opt = self.optimizer
         width = f", width {config.width:g}" if config.width != 1.0 else ""
         return (
             f"{TIER_TITLES[tier]}: {net} {h}x{w}{width}, {config.num_classes} classes, batch {self.batch}, "
-            f"{self.steps} SGD steps (lr {opt.lr}, momentum {opt.momentum}, weight decay {opt.weight_decay})"
+            f"{self.steps_of(net)} SGD steps (lr {opt.lr}, momentum {opt.momentum}, weight decay {opt.weight_decay})"
         )

@@ -5,9 +5,11 @@ TensorFlow, so each backend gets one pytest process that runs the suite's own fi
 ALEXBENCH_FRAMEWORKS naming it and its native framework (tests/conftest.py): the contract,
 parity tiers 1 and 2 against the golden and pairwise with the native implementation (jax,
 torch), the uint8 input tier, full-size logits, the FC1 flatten-order negative control,
-VGG-11's tiers and wrong ports, every execution mode (tiers 3-4) and the plain Keras loops
+every execution mode (tiers 3-4) and the plain Keras loops
 of the overhead benchmark (harness/reference/rawloops_keras.py) -- the tests whose
-names or parameters say keras (`-k keras`). Then the rules of one backend per process."""
+names or parameters say keras (`-k keras`). VGG-11's tiers run for Keras on TensorFlow only
+(tests/harness/parity/test_vgg_parity.py): the network is the same Keras lowering on every
+backend, and the suite's time is CI's. Then the rules of one backend per process."""
 
 from __future__ import annotations
 
@@ -28,7 +30,6 @@ FILES = [
     "tests/impls/test_modes.py",
     "tests/impls/test_keras_network.py",
     "tests/harness/parity/test_parity.py",
-    "tests/harness/parity/test_vgg_parity.py",
     "tests/harness/reference/test_rawloops.py",
 ]
 
