@@ -329,7 +329,9 @@ def test_cli_parity_names_pair_tensor_and_step_of_a_failure(tmp_path, capsys, mo
     monkeypatch.setattr(suite, "tier2", fake_tier2)
     monkeypatch.setattr(suite, "tier1_uint8", lambda *args, **kwargs: [])  # faked too: no real run at all
     # rows faked: no data-parallel launches (tests/harness/parity/test_distributed.py runs those)
-    args = ["--size", "small", "--variants", "paper", "--steps", "3", "--modes", "none", "--data-parallel", "0"]
+    # the frameworks of this process only: another Keras backend would be checked for real in a process of its own
+    args = ["--size", "small", "--variants", "paper", "--steps", "3", "--modes", "none", "--data-parallel", "0",
+            "--frameworks", "torch", "keras", "jax"]  # fmt: skip
     code = main(["parity", *args, "--out-dir", str(tmp_path / "p")])
     err = capsys.readouterr().err
     assert code == 1
