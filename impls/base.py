@@ -1,4 +1,4 @@
-"""The one interface every AlexNet implementation offers, and its boundary checks.
+"""The one interface every AlexNet implementation offers (its boundary checks: impls.checks).
 
 Everything crosses the boundary as numpy: images NHWC float (N, H, W, C), labels int
 (N,), logits (N, num_classes), weights and gradients in canonical names and layouts
@@ -21,6 +21,12 @@ The parameter store (impls.params, `self.params`) lists every tensor with its ro
 and layout kind; weights, momentum and gradients cross this class in canonical form, and
 a framework only moves native arrays (`_read_params`, `_load_params`, ...) while its
 `_layout` converts each tensor (impls.layout).
+
+Buffers (BatchNorm's running statistics) are part of the weights: a framework holds the
+float ones (`params.float_buffers`) beside its parameters, `train_step` updates them,
+`loss_and_grads` and `predict` leave them as they were (predict is evaluation mode: it
+normalizes with them). The integer counters (num_batches_tracked) are kept here, one
+increment per train_step, the same in every framework.
 """
 
 from __future__ import annotations
@@ -33,10 +39,12 @@ from typing import Any
 
 import numpy as np
 
+from impls.checks import check_images, check_labels, check_statistics
 from impls.config import AlexNetConfig, SGDConfig, layers
 from impls.errors import ConfigError, InputError
 from impls.layout import CanonicalLayout
 from impls.modes import Mode, resolve
+from impls.networks.ops import BatchNorm, leaves
 from impls.params import ParameterStore
 from impls.weights import Weights, check_weights, init_weights
 
@@ -118,6 +126,7 @@ class AlexNet(ABC):
     for every registered network (the name is historical: impls.Model is the same class)."""
 
     framework: str = ""  # registry name, set by subclasses
+    statistics_sync: str = ""  # how data parallel reduces BatchNorm's batch statistics across ranks
 
     def __init__(
         self,
@@ -139,6 +148,12 @@ class AlexNet(ABC):
         self._np_dtype = np.dtype(config.dtype)
         self.input_norm: InputNorm | None = None
         self.params = ParameterStore(layers(config))
+        self._counters: dict[str, int] = {name: 0 for name in self.params.counters}
+        self._local_statistics = False  # data parallel: BatchNorm on each rank's own share (a control)
+        self._held = [name for name in self.params.names() if name not in self._counters]  # what a framework holds
+        # the fewest values per channel a BatchNorm sees per image (its map's H x W); None: no BatchNorm
+        norms = [layer.in_shape for layer in leaves(layers(config)) if isinstance(layer.op, BatchNorm)]
+        self._norm_pixels = min((h * w for _, h, w in norms), default=None)
         self._layout = CanonicalLayout()  # NHWC frameworks set theirs in _build
         with self._scope():
             self._build()
@@ -151,12 +166,16 @@ class AlexNet(ABC):
     def set_weights(self, weights: Weights) -> None:
         """Load canonical weights and reset the optimizer's momentum to zero."""
         check_weights(weights, self.config)
-        self._load_params(self._native(weights, self.params.names()))
+        self._load_params(self._native(weights, self._held))
+        self._counters = {name: int(np.asarray(weights[name])) for name in self._counters}
         self._zero_momentum()
 
     @scoped
     def get_weights(self) -> Weights:
-        return self._canonical(self._read_params(), self.params.names())
+        """Parameters and buffers, canonical names, layouts and order (a state_dict's)."""
+        held = self._canonical(self._read_params(), self._held)
+        counters = {name: np.asarray(count, dtype=np.int64) for name, count in self._counters.items()}
+        return {name: held[name] if name in held else counters[name] for name in self.params.names()}
 
     # canonical <-> native, one tensor at a time, in the store's order
     def _native(self, tensors: Weights, names: list[str]) -> dict[str, np.ndarray]:
@@ -181,15 +200,24 @@ class AlexNet(ABC):
         self._set_input_norm(*norm.scale_shift(self._np_dtype))
 
     @scoped
-    def distribute(self, engine, reduce: str = "mean") -> None:
+    def distribute(self, engine, reduce: str = "mean", statistics: str = "global") -> None:
         """Train data-parallel on the framework's own engine, already initialized by the
         caller (harness.backends: a torch process group, a JAX mesh, a tf.distribute strategy):
         each rank passes its own local batch (equal sizes), the engine averages the gradients
         over ranks, every rank applies the same update. loss_and_grads then returns the
         averaged gradient. reduce="sum" sums instead of averaging: the wrong recipe that
-        parity's data-parallel controls use to prove the check catches it."""
+        parity's data-parallel controls use to prove the check catches it.
+
+        BatchNorm's batch statistics are reduced across ranks too (each framework's own means:
+        `statistics_sync` says which), so two ranks on half batches compute what one process
+        computes on the whole batch, running statistics included. statistics="local" leaves
+        each rank's BatchNorm on its own share of the batch: the wrong recipe of parity's
+        "local-stats" control."""
         if reduce not in ("mean", "sum"):
             raise ConfigError(f"reduce must be 'mean' or 'sum', got {reduce!r}")
+        if statistics not in ("global", "local"):
+            raise ConfigError(f"statistics must be 'global' or 'local', got {statistics!r}")
+        self._local_statistics = statistics == "local"
         self._distribute(engine, reduce)
 
     @scoped
@@ -201,15 +229,19 @@ class AlexNet(ABC):
 
     @scoped
     def set_state(self, state: TrainState) -> None:
-        check_weights(state.momentum, self.config)
+        check_weights(state.momentum, self.config, trainable_only=True)
         self._load_momentum(self._native(state.momentum, self.params.trainable))
         self._set_rng_state(np.asarray(state.rng))
 
     @scoped
-    def predict(self, images: np.ndarray | DeviceBatch) -> np.ndarray:
-        """Logits (N, num_classes) in eval mode (no dropout)."""
+    def predict(self, images: np.ndarray | DeviceBatch, training: bool = False) -> np.ndarray:
+        """Logits (N, num_classes) in eval mode (no dropout; BatchNorm normalizes with its
+        running statistics). training=True: the train-mode forward pass (BatchNorm with the
+        batch's statistics, dropout where configured) changing nothing, not even the statistics."""
         batch = self._as_batch(images, None)
-        return np.asarray(self._predict(batch))
+        if training:
+            check_statistics(batch.size, self._norm_pixels, self.config)
+        return np.asarray(self._predict(batch, bool(training)))
 
     @scoped
     def loss_and_grads(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, Weights]:
@@ -217,6 +249,7 @@ class AlexNet(ABC):
         mode (dropout active if configured), without updating anything. Weight decay is
         not part of the loss: it is added by the update rule."""
         batch = self._as_batch(images, labels)
+        check_statistics(batch.size, self._norm_pixels, self.config)
         loss, grads = self._loss_and_grads(batch)
         return float(loss), self._canonical(grads, self.params.trainable)
 
@@ -226,12 +259,16 @@ class AlexNet(ABC):
         batch = self._as_batch(images, labels)
         if batch.labels is None:
             raise InputError("train_step needs labels: pass them, or make the batch with device_batch(images, labels)")
-        return float(self._train_step(batch))
+        check_statistics(batch.size, self._norm_pixels, self.config)
+        loss = float(self._train_step(batch))
+        for name in self._counters:  # torch's BatchNorm counts every train-mode batch
+            self._counters[name] += 1
+        return loss
 
     @scoped
     def device_batch(self, images: np.ndarray, labels: np.ndarray | None = None) -> DeviceBatch:
-        images = self._check_images(images)
-        labels = None if labels is None else self._check_labels(labels, len(images))
+        images = check_images(images, self.config, self._np_dtype, self.input_norm)
+        labels = None if labels is None else check_labels(labels, len(images), self.config.num_classes)
         native_images, native_labels = self._to_device(images, labels)
         return DeviceBatch(native_images, native_labels, len(images), id(self))
 
@@ -258,70 +295,19 @@ class AlexNet(ABC):
             return images
         return self.device_batch(images, labels)
 
-    def _check_images(self, images) -> np.ndarray:
-        if not isinstance(images, np.ndarray):
-            raise InputError(f"images must be a numpy array (N, H, W, C), got {type(images).__name__}")
-        if images.dtype == np.uint8:
-            return self._check_uint8(images)
-        h, w, c = self.config.height, self.config.image_width, self.config.in_channels
-        if images.ndim != 4 or images.shape[1:] != (h, w, c):
-            raise InputError(
-                f"images must have shape (N, {h}, {w}, {c}) (NHWC, as configured), got {images.shape}; "
-                "resize them, or build the model with a matching image_size / in_channels"
-            )
-        if len(images) == 0:
-            raise InputError("images is an empty batch")
-        if not np.issubdtype(images.dtype, np.floating):
-            raise InputError(
-                f"images must be floating point (normalized), got {images.dtype}; "
-                "convert with harness.data (or images.astype(np.float32) / 255 and normalize)"
-            )
-        images = np.ascontiguousarray(images, dtype=self._np_dtype)
-        if not np.isfinite(images).all():
-            raise InputError(f"images contain {int((~np.isfinite(images)).sum())} NaN or inf values")
-        return images
-
-    def _check_uint8(self, images: np.ndarray) -> np.ndarray:
-        if self.input_norm is None:
-            raise InputError(
-                "uint8 images need the model's input normalization: create the model with input_norm="
-                "impls.InputNorm(mean, std) (harness.data.prepare gives one), or pass normalized float images"
-            )
-        h, w, c = self.config.height, self.config.image_width, self.input_norm.channels
-        if images.ndim != 4 or images.shape[1:] != (h, w, c):
-            raise InputError(
-                f"uint8 images must have shape (N, {h}, {w}, {c}) (NHWC; {c} channel(s), as the input "
-                f"normalization), got {images.shape}"
-            )
-        if len(images) == 0:
-            raise InputError("images is an empty batch")
-        return np.ascontiguousarray(images)
-
-    def _check_labels(self, labels, count: int) -> np.ndarray:
-        labels = np.asarray(labels)
-        if labels.shape != (count,):
-            raise InputError(f"labels must have shape ({count},) to match the images, got {labels.shape}")
-        if not np.issubdtype(labels.dtype, np.integer):
-            raise InputError(f"labels must be integers (class indices), got {labels.dtype}")
-        bad = (labels < 0) | (labels >= self.config.num_classes)
-        if bad.any():
-            raise InputError(
-                f"labels must be in [0, {self.config.num_classes}) for {self.config.num_classes} classes; "
-                f"found {labels[bad][:5].tolist()}"
-            )
-        return labels.astype(np.int64)
-
     # ------------------------------------------------------------ framework hooks
     @abstractmethod
     def _build(self) -> None: ...
 
     @abstractmethod
     def _load_params(self, native: dict[str, np.ndarray]) -> None:
-        """Copy native-layout arrays (impls.layout) into the parameters, by canonical name."""
+        """Copy native-layout arrays (impls.layout) into the parameters and float buffers
+        (`self._held`), by canonical name."""
 
     @abstractmethod
     def _read_params(self) -> dict[str, Any]:
-        """Canonical name -> the parameter in native layout (anything np.asarray reads)."""
+        """Canonical name -> each parameter and float buffer (`self._held`) in native layout
+        (anything np.asarray reads)."""
 
     @abstractmethod
     def _zero_momentum(self) -> None: ...
@@ -336,7 +322,8 @@ class AlexNet(ABC):
     def _to_device(self, images: np.ndarray, labels: np.ndarray | None) -> tuple[Any, Any]: ...
 
     @abstractmethod
-    def _predict(self, batch: DeviceBatch) -> Any: ...
+    def _predict(self, batch: DeviceBatch, training: bool) -> Any:
+        """Logits of the eval-mode (or train-mode) forward pass; nothing is updated."""
 
     @abstractmethod
     def _loss_and_grads(self, batch: DeviceBatch) -> tuple[Any, dict[str, Any]]:

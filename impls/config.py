@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from impls import networks
 from impls.errors import ConfigError
-from impls.networks.ops import AdaptiveAvgPool, Flatten, Layer, plan
+from impls.networks.ops import AdaptiveAvgPool, Flatten, Layer, leaves, plan
 
 DTYPES = ("float32", "float64")
 VARIANTS = tuple(networks.get("alexnet").variants)  # AlexNet's; other models list their own
@@ -157,8 +157,15 @@ def layers(config: AlexNetConfig) -> tuple[Layer, ...]:
 
 
 def parameter_shapes(config: AlexNetConfig) -> dict[str, tuple[int, ...]]:
-    """Canonical name -> shape, in torchvision's state_dict order."""
-    return {name: shape for layer in layers(config) for name, shape in layer.params.items()}
+    """Canonical name -> shape of every tensor of the weights (parameters and buffers, as a
+    state_dict holds them), in torchvision's state_dict order."""
+    tensors = ({**layer.params, **layer.buffers} for layer in leaves(layers(config)))
+    return {name: shape for each in tensors for name, shape in each.items()}
+
+
+def trainable_shapes(config: AlexNetConfig) -> dict[str, tuple[int, ...]]:
+    """Canonical name -> shape of the parameters only (what gets gradients)."""
+    return {name: shape for layer in leaves(layers(config)) for name, shape in layer.params.items()}
 
 
 def min_image_size(variant: str = "torchvision", model: str = "alexnet") -> int:
@@ -181,7 +188,7 @@ def forward_flops(config: AlexNetConfig) -> int:
     Counts convolutions and dense layers (the ~99.9%); ReLU, pooling, LRN are left out.
     A training step is about 3x this (forward, grad wrt activations, grad wrt weights).
     """
-    return sum(layer.op.flops(layer.in_shape, layer.out_shape) for layer in layers(config))
+    return sum(layer.op.flops(layer.in_shape, layer.out_shape) for layer in layers(config))  # a block sums its own
 
 
 TINY_CONFIG_FIELDS = dict(num_classes=10, image_size=(67, 67), dropout=0.0)

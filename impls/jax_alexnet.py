@@ -2,7 +2,8 @@
 implementations (torch_alexnet.py, keras_alexnet.py, jax_alexnet.py share one skeleton).
 
 Every operation of impls.networks (impls.networks.ops) is lowered once, by `lower`, into a
-function of (params, x, key); `build_network` composes them in the definition's order.
+function of (the pass, x) (`Pass`: parameters, buffers, train or eval, dropout keys);
+`build_network` composes them in the definition's order, a residual block its two branches.
 The parameters are a flat dict keyed by the canonical names holding JAX layouts
 (impls.layout.NHWCLayout: HWIO convs, the columns of a dense kernel after a flatten in
 (H, W, C) order, dense kernels kept (out, in)).
@@ -26,6 +27,7 @@ step, with the update, momentum and the loss (on float32 logits) in float32.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import jax
@@ -97,55 +99,109 @@ def _dropout(x: jax.Array, rate: float, key: jax.Array) -> jax.Array:
     return jnp.where(keep, x / (1.0 - rate), jnp.zeros((), dtype=x.dtype))
 
 
-Step = Callable[[Params, jax.Array, Any], jax.Array]  # (params, x, dropout key or None) -> x
+@dataclass
+class Pass:
+    """What one forward pass reads besides the activations: the parameters, the buffers
+    (BatchNorm's running statistics), whether it trains (batch statistics; dropout where a
+    key is given) and the buffers' new values, which a training pass writes into `updates`."""
+
+    params: Params
+    buffers: Params
+    train: bool
+    keys: dict = field(default_factory=dict)  # layer name -> dropout key
+    updates: Params = field(default_factory=dict)
+    groups: int = 1  # > 1: BatchNorm's statistics per share of the batch (data parallel's "local-stats" control)
+
+
+Step = Callable[[Pass, jax.Array], jax.Array]  # (the pass, x) -> x
+
+
+def _batch_norm(run: Pass, x: jax.Array, op: defs.BatchNorm) -> jax.Array:
+    """torch's BatchNorm2d over the channel axis of an NHWC map (impls.networks.ops.BatchNorm):
+    biased batch variance to normalize, the unbiased one into the running average."""
+    weight, bias = run.params[f"{op.name}.weight"], run.params[f"{op.name}.bias"]
+    mean_name, var_name = f"{op.name}.running_mean", f"{op.name}.running_var"
+    compute, x = x.dtype, x.astype(run.buffers[mean_name].dtype)  # statistics in the model's dtype (bf16 too)
+    if not run.train:
+        mean, var = run.buffers[mean_name], run.buffers[var_name]
+    elif run.groups > 1:  # each rank's share on its own: the wrong recipe of a data-parallel control
+        shares = x.reshape(run.groups, -1, *x.shape[1:])
+        mean = jnp.mean(shares, axis=(1, 2, 3), keepdims=True)
+        var = jnp.mean(jnp.square(shares - mean), axis=(1, 2, 3), keepdims=True)
+        y = (shares - mean) * lax.rsqrt(var + op.eps) * weight + bias
+        return y.reshape(x.shape).astype(compute)  # running statistics not updated: the control is caught before
+    else:
+        mean = jnp.mean(x, axis=(0, 1, 2))
+        var = jnp.mean(jnp.square(x - mean), axis=(0, 1, 2))  # two passes, as torch's CPU kernel
+        n = x.size // x.shape[-1]
+        stats = lax.stop_gradient((mean, var))  # the running average takes no gradient
+        run.updates[mean_name] = (1 - op.momentum) * run.buffers[mean_name] + op.momentum * stats[0]
+        run.updates[var_name] = (1 - op.momentum) * run.buffers[var_name] + op.momentum * stats[1] * (n / (n - 1))
+    return ((x - mean) * lax.rsqrt(var + op.eps) * weight + bias).astype(compute)
 
 
 def lower(layer: Layer, config: AlexNetConfig, dtype: Any) -> Step:
-    """One operation of impls.networks.ops as a function of (params, x NHWC, key)."""
+    """One operation of impls.networks.ops as a function of (the pass, x NHWC)."""
     op = layer.op
     if isinstance(op, defs.Conv):
-        return lambda params, x, key: _conv(x, params, op)
+        return lambda run, x: _conv(x, run.params, op)
     if isinstance(op, defs.ReLU):
-        return lambda params, x, key: jax.nn.relu(x)
+        return lambda run, x: jax.nn.relu(x)
     if isinstance(op, defs.LRN):
-        return lambda params, x, key: _lrn(x, op)
+        return lambda run, x: _lrn(x, op)
     if isinstance(op, defs.MaxPool):
-        return lambda params, x, key: _max_pool(x, op)
+        return lambda run, x: _max_pool(x, op)
     if isinstance(op, defs.AdaptiveAvgPool):
         rows = adaptive_pool_matrix(layer.in_shape[1], op.size).astype(dtype)  # (n, H)
         cols = adaptive_pool_matrix(layer.in_shape[2], op.size).astype(dtype)  # (n, W)
-        return lambda params, x, key: jnp.einsum("oh,nhwc,pw->nopc", rows, x, cols)
+        return lambda run, x: jnp.einsum("oh,nhwc,pw->nopc", rows, x, cols)
     if isinstance(op, defs.Flatten):  # (H, W, C) flatten: the next kernel's columns are permuted to match
-        return lambda params, x, key: x.reshape(x.shape[0], -1)
+        return lambda run, x: x.reshape(x.shape[0], -1)
     if isinstance(op, defs.Dropout):
         rate = config.dropout
-        return lambda params, x, key: x if key is None or rate == 0.0 else _dropout(x, rate, key)
+        return lambda run, x: x if op.name not in run.keys or rate == 0.0 else _dropout(x, rate, run.keys[op.name])
     if isinstance(op, defs.Dense):
-        return lambda params, x, key: _dense(x, params, op)
+        return lambda run, x: _dense(x, run.params, op)
+    if isinstance(op, defs.BatchNorm):
+        return lambda run, x: _batch_norm(run, x, op)
+    if isinstance(op, defs.Residual):
+        body = [lower(child, config, dtype) for child in layer.body]
+        shortcut = [lower(child, config, dtype) for child in layer.shortcut]
+        return lambda run, x: jax.nn.relu(_chain(body, run, x) + _chain(shortcut, run, x))
     raise ConfigError(f"the jax implementation cannot lower {type(op).__name__} ({op.name})")
 
 
-def build_network(config: AlexNetConfig, compute_dtype: Any = None) -> Callable[..., jax.Array]:
-    """The network as a function: forward(params, images NHWC, dropout_key or None) -> logits;
-    a dropout_key of None means eval mode.
+def _chain(steps: list[Step], run: Pass, x: jax.Array) -> jax.Array:
+    for step in steps:
+        x = step(run, x)
+    return x
+
+
+def build_network(config: AlexNetConfig, compute_dtype: Any = None, groups: int = 1) -> Callable[..., tuple]:
+    """The network as a function: forward(params, buffers, images NHWC, train, dropout_key)
+    -> (logits, buffers after the pass). train: batch statistics in BatchNorm (and new running
+    statistics returned), dropout with `dropout_key` (None: none); else eval mode.
 
     compute_dtype (e.g. jnp.bfloat16): cast parameters and images to it on entry and
-    return logits in the config's dtype; None computes in the config's dtype.
+    return logits in the config's dtype; None computes in the config's dtype. BatchNorm's
+    statistics stay in the config's dtype (float32 under bfloat16, as torch's autocast keeps them).
     """
     plan = layers(config)
     dtype = compute_dtype or _DTYPES[config.dtype]
     steps = [lower(layer, config, dtype) for layer in plan]
-    dropouts = [i for i, layer in enumerate(plan) if isinstance(layer.op, defs.Dropout)]
+    dropouts = [layer.op.name for layer in plan if isinstance(layer.op, defs.Dropout)]
 
-    def forward(params: Params, x: jax.Array, dropout_key: jax.Array | None) -> jax.Array:
+    def forward(params: Params, buffers: Params, x: jax.Array, train: bool, dropout_key) -> tuple[jax.Array, Params]:
         if compute_dtype is not None:
             params = jax.tree_util.tree_map(lambda p: p.astype(compute_dtype), params)
             x = x.astype(compute_dtype)
-        train = dropout_key is not None and config.dropout > 0.0 and dropouts
-        keys = dict(zip(dropouts, jax.random.split(dropout_key, len(dropouts)))) if train else {}
-        for index, step in enumerate(steps):
-            x = step(params, x, keys.get(index))
-        return x if compute_dtype is None else x.astype(_DTYPES[config.dtype])
+        drop = train and dropout_key is not None and config.dropout > 0.0 and dropouts
+        keys = dict(zip(dropouts, jax.random.split(dropout_key, len(dropouts)))) if drop else {}
+        run = Pass(params, buffers, train, keys, groups=groups)
+        x = _chain(steps, run, x)
+        logits = x if compute_dtype is None else x.astype(_DTYPES[config.dtype])
+        new = {name: run.updates.get(name, value) for name, value in buffers.items()}
+        return logits, jax.tree_util.tree_map(lambda new, old: new.astype(old.dtype), new, buffers)
 
     return forward
 
@@ -187,6 +243,7 @@ def sgd_update(params: Params, momentum: Params, grads: Params, opt: SGDConfig) 
 # ---------------------------------------------------------------------------- model
 class JaxAlexNet(AlexNet):
     framework = "jax"
+    statistics_sync = "the mean over the global batch sharded on the mesh (XLA inserts the all-reduce)"
 
     def _build(self) -> None:
         self._device = self._find_device()
@@ -198,30 +255,39 @@ class JaxAlexNet(AlexNet):
         self._compile()
         self._params: Params = {}
         self._momentum: Params = {}
+        self._buffers: Params = {}  # BatchNorm's running statistics (params.float_buffers)
         self._norm = None  # uint8 input: (scale, shift) on the device, set by set_input_norm
 
-    def _compile(self, loss_scale: float = 1.0) -> None:
+    def _compile(self, loss_scale: float = 1.0, groups: int = 1) -> None:
         """The jitted entry points. loss_scale multiplies the loss (the summed-gradient
-        control of data-parallel parity: world x the mean)."""
-        forward = build_network(self.config, jnp.bfloat16 if self.mode.reduced_precision else None)
+        control of data-parallel parity: world x the mean); groups > 1 computes BatchNorm's
+        statistics per rank's share (its local-stats control)."""
+        forward = build_network(self.config, jnp.bfloat16 if self.mode.reduced_precision else None, groups)
         opt = self.optimizer
         normalize = input_normalization(self.config)
 
-        def loss_fn(params: Params, images: jax.Array, labels: jax.Array, step: jax.Array, norm) -> jax.Array:
+        def loss_fn(params: Params, buffers: Params, images, labels, step, norm) -> tuple[jax.Array, Params]:
             key = jax.random.fold_in(jax.random.key(step[0]), step[1])  # step: (seed, pass)
-            return cross_entropy(forward(params, normalize(images, norm), key), labels) * loss_scale
+            logits, buffers = forward(params, buffers, normalize(images, norm), True, key)
+            return cross_entropy(logits, labels) * loss_scale, buffers
 
-        def predict(params: Params, images: jax.Array, norm) -> jax.Array:
-            return forward(params, normalize(images, norm), None)
+        def predict(params: Params, buffers: Params, images: jax.Array, norm, train: bool) -> jax.Array:
+            return forward(params, buffers, normalize(images, norm), train, None)[0]  # new statistics dropped
 
-        def train_step(params: Params, momentum: Params, images, labels, step, norm):
-            loss, grads = jax.value_and_grad(loss_fn)(params, images, labels, step, norm)
+        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+        def loss_and_grads(params, buffers, images, labels, step, norm):
+            (loss, _), grads = grad_fn(params, buffers, images, labels, step, norm)  # statistics left as they were
+            return loss, grads
+
+        def train_step(params: Params, momentum: Params, buffers: Params, images, labels, step, norm):
+            (loss, buffers), grads = grad_fn(params, buffers, images, labels, step, norm)
             params, momentum = sgd_update(params, momentum, grads, opt)
-            return params, momentum, loss
+            return params, momentum, buffers, loss
 
-        self._predict_fn = jax.jit(predict)
-        self._loss_and_grads_fn = jax.jit(jax.value_and_grad(loss_fn))
-        self._train_step_fn = jax.jit(train_step, donate_argnums=(0, 1))
+        self._predict_fn = jax.jit(predict, static_argnums=4)
+        self._loss_and_grads_fn = jax.jit(loss_and_grads)
+        self._train_step_fn = jax.jit(train_step, donate_argnums=(0, 1, 2))
 
     def _scope(self):
         """x64 on for a float64 model and off for a float32 one, for this call only."""
@@ -255,8 +321,9 @@ class JaxAlexNet(AlexNet):
         weights, state = self.get_weights(), self.get_state()
         self._mesh = mesh
         self._replicated, self._sharded = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
-        if reduce == "sum":  # the sum over ranks of each rank's mean gradient: world x the mean
-            self._compile(loss_scale=float(mesh.devices.size))
+        if reduce == "sum" or self._local_statistics:  # sum: each rank's mean gradient summed, world x the mean
+            self._compile(loss_scale=float(mesh.devices.size) if reduce == "sum" else 1.0,
+                          groups=mesh.devices.size if self._local_statistics else 1)  # fmt: skip
         self.set_weights(weights)
         self.set_state(state)
         if self.input_norm is not None:
@@ -279,9 +346,11 @@ class JaxAlexNet(AlexNet):
     # --------------------------------------------------------------- weights
     def _load_params(self, native: dict[str, np.ndarray]) -> None:
         self._params = {name: self._put(native[name]) for name in self.params.trainable}
+        self._buffers = {name: self._put(native[name]) for name in self.params.float_buffers}
 
     def _read_params(self) -> dict:
-        return {name: self._host(self._params[name]) for name in self.params.trainable}
+        held = {**self._params, **self._buffers}
+        return {name: self._host(held[name]) for name in self.params.trainable + self.params.float_buffers}
 
     def _zero_momentum(self) -> None:
         self._momentum = {n: self._put(np.zeros(p.shape, dtype=self._dtype)) for n, p in self._params.items()}
@@ -311,8 +380,8 @@ class JaxAlexNet(AlexNet):
     def _norm_for(self, batch: DeviceBatch):
         return self._norm if batch.images.dtype == jnp.uint8 else None
 
-    def _predict(self, batch: DeviceBatch):
-        logits = self._predict_fn(self._params, batch.images, self._norm_for(batch))
+    def _predict(self, batch: DeviceBatch, training: bool):
+        logits = self._predict_fn(self._params, self._buffers, batch.images, self._norm_for(batch), training)
         if logits.is_fully_addressable:
             return np.asarray(logits)
         shards = sorted(logits.addressable_shards, key=lambda s: s.index[0].start or 0)  # this process's rows
@@ -320,14 +389,15 @@ class JaxAlexNet(AlexNet):
 
     def _loss_and_grads(self, batch: DeviceBatch):
         loss, grads = self._loss_and_grads_fn(
-            self._params, batch.images, batch.labels, self._next_step(), self._norm_for(batch)
+            self._params, self._buffers, batch.images, batch.labels, self._next_step(), self._norm_for(batch)
         )
         return float(self._host(loss)), {name: self._host(grads[name]) for name in self.params.trainable}
 
     def _train_step(self, batch: DeviceBatch):
-        self._params, self._momentum, loss = self._train_step_fn(
-            self._params, self._momentum, batch.images, batch.labels, self._next_step(), self._norm_for(batch)
-        )
+        self._params, self._momentum, self._buffers, loss = self._train_step_fn(
+            self._params, self._momentum, self._buffers, batch.images, batch.labels, self._next_step(),
+            self._norm_for(batch),
+        )  # fmt: skip
         return self._host(loss)
 
     def _set_input_norm(self, scale: np.ndarray, shift: np.ndarray) -> None:

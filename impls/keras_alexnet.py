@@ -31,12 +31,26 @@ import tensorflow as tf  # noqa: E402
 from impls.base import DeviceBatch  # noqa: E402
 from impls.config import layers as layers_of  # noqa: E402
 from impls.errors import ConfigError, DeviceUnavailableError  # noqa: E402
-from impls.keras_network import KerasModel  # noqa: E402
+from impls.keras_network import BatchNorm, KerasModel  # noqa: E402
 
 
 # ---------------------------------------------------------------------------- model
+def synced_moments(x):
+    """(mean, biased variance, count) over (N, H, W) of every replica's batch: sums all-reduced
+    in the replica context (whose gradient is all-reduced too), two passes as one process
+    computes them; what Keras's own BatchNormalization(synchronized=True) does on TensorFlow."""
+    context = tf.distribute.get_replica_context()
+    total = tf.distribute.ReduceOp.SUM
+    count = tf.cast(tf.shape(x)[0] * x.shape[1] * x.shape[2], x.dtype)
+    summed, count = context.all_reduce(total, [tf.reduce_sum(x, axis=(0, 1, 2)), count])
+    mean = summed / count
+    var = context.all_reduce(total, tf.reduce_sum(tf.square(x - mean), axis=(0, 1, 2))) / count
+    return mean, var, count
+
+
 class KerasAlexNet(KerasModel):
     framework = "keras"
+    statistics_sync = "the replica context's all_reduce of the batch statistics (tf.distribute)"
 
     def _build(self) -> None:
         self._tf_device = self._find_device()
@@ -54,6 +68,10 @@ class KerasAlexNet(KerasModel):
         # under a strategy, the strategy places the variables; else the device does
         with tf.device(self._tf_device) if self._strategy is None else contextlib.nullcontext():
             self._build_network(policy)  # self.net, and its variables in canonical order (self._params)
+            if self._strategy is not None and not self._local_statistics:
+                for layer in self.net.layers:
+                    if isinstance(layer, BatchNorm):
+                        layer.moments = synced_moments
             self._momentum = [tf.Variable(tf.zeros(p.shape, p.dtype), trainable=False) for p in self._params]
         self._functions: dict[str, dict] = {}
         self._scale = self._shift = None  # uint8 input: tf.Variables (C,), set by set_input_norm
@@ -94,20 +112,38 @@ class KerasAlexNet(KerasModel):
                 loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
             return loss, tape.gradient(loss, params)
 
+        buffers = self._buffers  # BatchNorm's running statistics
+
+        def unchanged(compute):
+            """compute() with the running statistics put back afterwards (a train-mode pass
+            updates them; predict and loss_and_grads change nothing)."""
+            kept = [tf.identity(b.value) for b in buffers]
+            out = compute()
+            with tf.control_dependencies(tf.nest.flatten(out)):
+                for buffer, value in zip(buffers, kept, strict=True):
+                    buffer.assign(value)
+            return tf.nest.map_structure(tf.identity, out) if buffers else out
+
         @tf.function(input_signature=[images], jit_compile=self._xla)
         def predict(x):
             with tf.device(device):
                 return tf.cast(net(prepare(x), training=False), params[0].dtype)
 
+        @tf.function(input_signature=[images], jit_compile=self._xla)
+        def predict_training(x):
+            with tf.device(device):
+                return unchanged(lambda: tf.cast(net(prepare(x), training=True), params[0].dtype))
+
         if self._strategy is not None:
-            functions = self._data_parallel_functions(images, labels, lambda x, y: forward_backward(prepare(x), y))
-            self._functions[kind] = {"predict": predict, **functions}
+            functions = self._data_parallel_functions(images, labels, lambda x, y: forward_backward(prepare(x), y),
+                                                      unchanged)  # fmt: skip
+            self._functions[kind] = {"predict": predict, "predict_training": predict_training, **functions}
             return self._functions[kind]
 
         @tf.function(input_signature=[images, labels], jit_compile=self._xla)
         def loss_and_grads(x, y):
             with tf.device(device):
-                return forward_backward(prepare(x), y)
+                return unchanged(lambda: forward_backward(prepare(x), y))
 
         @tf.function(input_signature=[images, labels], jit_compile=self._xla)
         def train_step(x, y):
@@ -116,10 +152,11 @@ class KerasAlexNet(KerasModel):
                 self._sgd_update(grads)
                 return loss
 
-        self._functions[kind] = {"predict": predict, "loss_and_grads": loss_and_grads, "train_step": train_step}
+        self._functions[kind] = {"predict": predict, "predict_training": predict_training,
+                                 "loss_and_grads": loss_and_grads, "train_step": train_step}  # fmt: skip
         return self._functions[kind]
 
-    def _data_parallel_functions(self, images, labels, forward_backward) -> dict:
+    def _data_parallel_functions(self, images, labels, forward_backward, unchanged) -> dict:
         """loss_and_grads and train_step under the strategy: each worker's replica computes
         its local loss and gradients (XLA-compiled where the mode says so: TensorFlow cannot
         compile CPU collectives, so only the replica's own work is), the gradients are
@@ -129,6 +166,8 @@ class KerasAlexNet(KerasModel):
         strategy = self._strategy
         op = tf.distribute.ReduceOp.SUM if self._reduce == "sum" else tf.distribute.ReduceOp.MEAN
         per_replica = tf.function(forward_backward, jit_compile=self._xla)
+        if self._buffers:  # BatchNorm all-reduces its statistics inside the forward pass: a sync
+            per_replica = forward_backward  # point, which a nested tf.function (and XLA on CPU) cannot hold
 
         def replica(x, y):
             loss, grads = per_replica(x, y)
@@ -139,7 +178,7 @@ class KerasAlexNet(KerasModel):
 
         @tf.function(input_signature=[images, labels])
         def loss_and_grads(x, y):
-            loss, grads = strategy.run(replica, args=(x, y))
+            loss, grads = strategy.run(lambda x, y: unchanged(lambda: replica(x, y)), args=(x, y))
             return local(loss), [local(g) for g in grads]
 
         @tf.function(input_signature=[images, labels])
@@ -183,7 +222,7 @@ class KerasAlexNet(KerasModel):
 
     # --------------------------------------------------------------- weights
     def _read_params(self) -> dict:
-        return {name: variable.numpy() for name, variable in zip(self._names, self._params, strict=True)}
+        return {name: variable.numpy() for name, variable in self._held_variables()}
 
     def _zero_momentum(self) -> None:
         for buffer in self._momentum:
@@ -224,8 +263,8 @@ class KerasAlexNet(KerasModel):
             tf.test.experimental.sync_devices()
 
     # --------------------------------------------------------------- compute
-    def _predict(self, batch: DeviceBatch):
-        return self._functions_for(batch)["predict"](batch.images).numpy()
+    def _predict(self, batch: DeviceBatch, training: bool):
+        return self._functions_for(batch)["predict_training" if training else "predict"](batch.images).numpy()
 
     def _loss_and_grads(self, batch: DeviceBatch):
         loss, grads = self._functions_for(batch)["loss_and_grads"](batch.images, batch.labels)

@@ -44,6 +44,8 @@ class KerasJaxAlexNet(KerasModel):
             self._build_network(self._policy())
         self._trainable = self.net.trainable_variables
         self._index = [next(i for i, v in enumerate(self._trainable) if v is p) for p in self._params]
+        others = self.net.non_trainable_variables
+        self._statistics = [next(i for i, v in enumerate(others) if v is b) for b in self._buffers]
         self._state = None  # (trainable values, non-trainable values, momentum), model order
         self._pull()
         self._norm = None  # uint8 input: (scale, shift) on the device, set by set_input_norm
@@ -86,14 +88,18 @@ class KerasJaxAlexNet(KerasModel):
 
         grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
-        def predict(trainable, non_trainable, x, norm):
-            logits, _ = net.stateless_call(trainable, non_trainable, prepare(x, norm), training=False)
-            return ops.cast(logits, dtype)
+        def predict(trainable, non_trainable, x, norm, training=False):
+            logits, _ = net.stateless_call(trainable, non_trainable, prepare(x, norm), training=training)
+            return ops.cast(logits, dtype)  # the new state (BatchNorm's statistics) dropped
+
+        statistics = set(self._statistics)  # where BatchNorm's running statistics sit in the non-trainable list
 
         def loss_and_grads(state, x, y, norm):
             trainable, non_trainable, momentum = state
-            (loss, non_trainable), grads = grad_fn(trainable, non_trainable, x, y, norm)
-            return loss, grads, (trainable, non_trainable, momentum)
+            (loss, updated), grads = grad_fn(trainable, non_trainable, x, y, norm)
+            # keep the dropout generators' advance, not the statistics (loss_and_grads changes nothing)
+            kept = [old if i in statistics else new for i, (old, new) in enumerate(zip(non_trainable, updated))]
+            return loss, grads, (trainable, kept, momentum)
 
         def train_step(state, x, y, norm):
             trainable, non_trainable, momentum = state
@@ -102,7 +108,7 @@ class KerasJaxAlexNet(KerasModel):
             return loss, (trainable, non_trainable, momentum)
 
         if self.mode.compiled:
-            predict, loss_and_grads = jax.jit(predict), jax.jit(loss_and_grads, donate_argnums=0)
+            predict, loss_and_grads = jax.jit(predict, static_argnums=4), jax.jit(loss_and_grads, donate_argnums=0)
             train_step = jax.jit(train_step, donate_argnums=0)
         self._predict_fn, self._loss_and_grads_fn, self._train_step_fn = predict, loss_and_grads, train_step
 
@@ -159,9 +165,9 @@ class KerasJaxAlexNet(KerasModel):
         jax.block_until_ready(self._state)
 
     # --------------------------------------------------------------- compute
-    def _predict(self, batch: DeviceBatch):
+    def _predict(self, batch: DeviceBatch, training: bool):
         trainable, non_trainable, _ = self._state
-        return np.asarray(self._predict_fn(trainable, non_trainable, batch.images, self._norm_for(batch)))
+        return np.asarray(self._predict_fn(trainable, non_trainable, batch.images, self._norm_for(batch), training))
 
     def _loss_and_grads(self, batch: DeviceBatch):
         loss, grads, self._state = self._loss_and_grads_fn(self._state, batch.images, batch.labels,

@@ -81,11 +81,90 @@ class AdaptiveAvgPool(layers.Layer):
         return {**super().get_config(), "in_size": self.in_size, "out_size": self.out_size}
 
 
+class BatchNorm(layers.Layer):
+    """torch's BatchNorm2d over the channel axis of an NHWC map, written out
+    (impls.networks.ops.BatchNorm): biased batch variance to normalize, the unbiased one into
+    the running average, momentum the new batch's weight. Never Keras's BatchNormalization,
+    whose defaults are another function (eps 1e-3, momentum 0.99 of the old average, the
+    biased variance averaged). Its variables are named as Keras's (gamma, beta, moving_mean,
+    moving_variance); it computes in its variables' dtype (float32 under mixed_bfloat16, as
+    torch's autocast keeps BatchNorm). `moments` may be replaced (data parallel: reduced over
+    replicas, keras_alexnet)."""
+
+    unbiased_running_var = True  # torch's rule; parity's negative control turns it off
+
+    def __init__(self, eps: float, momentum: float, **kwargs):
+        super().__init__(**kwargs)
+        self.eps, self.momentum = eps, momentum
+        self.moments = local_moments
+
+    def build(self, input_shape):
+        channels = (input_shape[-1],)
+        self.gamma = self.add_weight(shape=channels, initializer="ones", name="gamma")
+        self.beta = self.add_weight(shape=channels, initializer="zeros", name="beta")
+        # aggregation "mean": data-parallel replicas assign the same (reduced) statistics in replica context
+        self.moving_mean = self.add_weight(shape=channels, initializer="zeros", name="moving_mean", trainable=False,
+                                           aggregation="mean")  # fmt: skip
+        self.moving_variance = self.add_weight(shape=channels, initializer="ones", name="moving_variance",
+                                               trainable=False, aggregation="mean")  # fmt: skip
+
+    def call(self, x, training=False):
+        # Constants as tensors of the variables' dtype: a Python float becomes a float32 tensor
+        # first on some backends (Keras on torch: eps 1e-5 in float32 moved float64 logits 9e-13).
+        const = lambda value: ops.convert_to_tensor(value, dtype=self.moving_mean.dtype)  # noqa: E731
+        if not training:
+            mean, var = self.moving_mean, self.moving_variance
+        else:
+            mean, var, count = self.moments(x)
+            stats_mean, stats_var = ops.stop_gradient(mean), ops.stop_gradient(var)
+            if self.unbiased_running_var:
+                stats_var = stats_var * (count / (count - const(1.0)))
+            keep, new = const(1.0 - self.momentum), const(self.momentum)
+            self.moving_mean.assign(self.moving_mean * keep + stats_mean * new)
+            self.moving_variance.assign(self.moving_variance * keep + stats_var * new)
+        return (x - mean) * ops.rsqrt(var + const(self.eps)) * self.gamma + self.beta
+
+    def get_config(self):
+        return {**super().get_config(), "eps": self.eps, "momentum": self.momentum}
+
+
+def local_moments(x):
+    """(mean, biased variance, count) over (N, H, W) of this batch (two passes, as torch)."""
+    mean = ops.mean(x, axis=(0, 1, 2))
+    var = ops.mean(ops.square(x - mean), axis=(0, 1, 2))
+    count = ops.cast(ops.shape(x)[0], x.dtype) * (x.shape[1] * x.shape[2])
+    return mean, var, count
+
+
+class PaddedMaxPool(layers.Layer):
+    """torch's MaxPool2d(kernel, stride, padding): the border padded with -inf (never zeros,
+    which equal it only after a ReLU), then a valid max pool."""
+
+    def __init__(self, kernel: int, stride: int, padding: int, **kwargs):
+        super().__init__(**kwargs)
+        self.kernel, self.stride, self.padding = kernel, stride, padding
+
+    def call(self, x):
+        p = self.padding
+        x = ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], constant_values=float("-inf"))
+        return ops.max_pool(x, self.kernel, self.stride, padding="valid")
+
+    def get_config(self):
+        return {**super().get_config(), "kernel": self.kernel, "stride": self.stride, "padding": self.padding}
+
+
 def keras_name(name: str) -> str:
     """The Keras layer name of a torchvision module name: "features.0" -> "features_0". Keras on
     PyTorch keeps each layer's variables in a torch ParameterDict keyed by their path, where
     torch forbids ".", so every backend uses this one rule."""
     return name.replace(".", "_")
+
+
+def same_padding(op: defs.Conv) -> bool:
+    """Whether TF's "same" is the conv's symmetric padding: only at stride 1 with an odd kernel
+    and padding (k-1)/2 (at stride 2 "same" pads (2, 3) where torch pads (3, 3); a
+    module-level function, so that parity's negative control can get it wrong)."""
+    return op.stride == 1 and op.kernel % 2 == 1 and op.padding == (op.kernel - 1) // 2
 
 
 def lower(layer: Layer, config: AlexNetConfig, dtype: str, seeds) -> list[layers.Layer]:
@@ -97,7 +176,7 @@ def lower(layer: Layer, config: AlexNetConfig, dtype: str, seeds) -> list[layers
         # the conv itself; anything else gets an explicit symmetric ZeroPadding2D (TF's "same"
         # at stride > 1 pads bottom/right only). An explicit pad before every conv cost ~5%
         # of a training step through XLA (a copy of each map, and its slice in the backward).
-        same = op.stride == 1 and op.kernel % 2 == 1 and op.padding == (op.kernel - 1) // 2
+        same = same_padding(op)
         pad = [layers.ZeroPadding2D(op.padding, name=f"{name}_pad", dtype=dtype)] if op.padding and not same else []
         # kernel_initializer "zeros": overwritten by set_weights, so skip the random init
         conv = layers.Conv2D(op.out_channels, op.kernel, strides=op.stride, padding="same" if same else "valid",
@@ -109,8 +188,8 @@ def lower(layer: Layer, config: AlexNetConfig, dtype: str, seeds) -> list[layers
     if isinstance(op, defs.LRN):
         return [LocalResponseNorm(op.size, op.alpha, op.beta, op.k, name=name, dtype=dtype)]
     if isinstance(op, defs.MaxPool):
-        if op.padding:  # torch pads with -inf; a zero pad equals it only after a ReLU: not lowered yet
-            raise ConfigError(f"{name}: a padded max pool is not lowered in Keras yet")
+        if op.padding:
+            return [PaddedMaxPool(op.kernel, op.stride, op.padding, name=name, dtype=dtype)]
         return [layers.MaxPooling2D(pool_size=op.kernel, strides=op.stride, padding="valid", name=name, dtype=dtype)]
     if isinstance(op, defs.AdaptiveAvgPool):
         return [AdaptiveAvgPool(layer.in_shape[1:], op.size, name=name, dtype=dtype)]
@@ -120,7 +199,26 @@ def lower(layer: Layer, config: AlexNetConfig, dtype: str, seeds) -> list[layers
         return [layers.Dropout(config.dropout, seed=next(seeds), name=name, dtype=dtype)]
     if isinstance(op, defs.Dense):
         return [layers.Dense(op.out_features, use_bias=op.bias, kernel_initializer="zeros", name=name, dtype=dtype)]
+    if isinstance(op, defs.BatchNorm):  # in the variables' dtype (float32 under mixed_bfloat16)
+        return [batch_norm_layer(op, name, keras.DTypePolicy(dtype).variable_dtype)]
+    if isinstance(op, defs.Residual):
+        body = [k for child in layer.body for k in lower(child, config, dtype, seeds)]
+        shortcut = [k for child in layer.shortcut for k in lower(child, config, dtype, seeds)]
+        add, relu = layers.Add(name=f"{name}_add", dtype=dtype), layers.ReLU(name=f"{name}_out", dtype=dtype)
+        return [lambda x: relu(add([_chain(body, x), _chain(shortcut, x)]))]
     raise ConfigError(f"the Keras implementations cannot lower {type(op).__name__} ({name})")
+
+
+def batch_norm_layer(op: defs.BatchNorm, name: str, dtype: str) -> layers.Layer:
+    """The Keras layer of a BatchNorm (a module-level function: parity's negative control puts
+    Keras's own BatchNormalization, with its defaults, in its place)."""
+    return BatchNorm(op.eps, op.momentum, name=name, dtype=dtype)
+
+
+def _chain(keras_layers: list, x):
+    for keras_layer in keras_layers:
+        x = keras_layer(x)
+    return x
 
 
 def build_network(config: AlexNetConfig, dtype: str, seed: int) -> keras.Model:
@@ -136,10 +234,7 @@ def build_network(config: AlexNetConfig, dtype: str, seed: int) -> keras.Model:
     input_dtype = keras.DTypePolicy(dtype).variable_dtype  # images arrive in the variables' dtype
     inputs = keras.Input(shape=(config.height, config.image_width, config.in_channels), dtype=input_dtype,
                          name="images")  # fmt: skip
-    x = inputs
-    for layer in plan:
-        for keras_layer in lower(layer, config, dtype, seeds):
-            x = keras_layer(x)
+    x = _chain([k for layer in plan for k in lower(layer, config, dtype, seeds)], inputs)
     return keras.Model(inputs, x, name=f"{config.model}_{config.variant}")
 
 
@@ -197,10 +292,21 @@ class KerasModel(AlexNet):
         self.net = build_network(self.config, policy, self.seed)
         self._names = self.params.trainable
         self._params = [self._variable(name) for name in self._names]
+        self._buffer_names = self.params.float_buffers  # BatchNorm's running statistics
+        self._buffers = [self._variable(name) for name in self._buffer_names]
+
+    _BATCH_NORM = {"weight": "gamma", "bias": "beta", "running_mean": "moving_mean", "running_var": "moving_variance"}
 
     def _variable(self, name: str) -> keras.Variable:
-        layer, kind = name.rsplit(".", 1)
-        return getattr(self.net.get_layer(keras_name(layer)), "kernel" if kind == "weight" else "bias")
+        layer_name, kind = name.rsplit(".", 1)
+        layer = self.net.get_layer(keras_name(layer_name))
+        if hasattr(layer, "moving_mean"):  # ours (or Keras's own BatchNormalization, in a parity control)
+            return getattr(layer, self._BATCH_NORM[kind])
+        return getattr(layer, "kernel" if kind == "weight" else "bias")
+
+    def _held_variables(self) -> list[tuple[str, keras.Variable]]:
+        """(canonical name, variable) of every parameter and float buffer."""
+        return list(zip(self._names + self._buffer_names, self._params + self._buffers, strict=True))
 
     def _push(self) -> None:
         """Write state held outside the Keras variables into them (nothing by default)."""
@@ -210,13 +316,13 @@ class KerasModel(AlexNet):
 
     def _load_params(self, native: dict[str, np.ndarray]) -> None:
         self._push()
-        for name, variable in zip(self._names, self._params, strict=True):
+        for name, variable in self._held_variables():
             variable.assign(native[name])
         self._pull()
 
     def _read_params(self) -> dict:
         self._push()
-        return {name: ops.convert_to_numpy(v) for name, v in zip(self._names, self._params, strict=True)}
+        return {name: ops.convert_to_numpy(v) for name, v in self._held_variables()}
 
     def _dropout_generators(self) -> list:
         dropouts = [layer for layer in self.net.layers if isinstance(layer, layers.Dropout)]

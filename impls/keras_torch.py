@@ -97,9 +97,20 @@ class KerasTorchAlexNet(KerasModel):
             images = normalize(images, *self._norm, self.config.dtype, self.config.in_channels)
         return self.net(images, training=training).to(self._tensors[0].dtype)  # the loss in float32 in every mode
 
-    def _predict(self, batch: DeviceBatch):
+    def _predict(self, batch: DeviceBatch, training: bool):
+        kept = self._kept_buffers()
         with torch.no_grad():
-            return self._logits(batch.images, training=False).cpu().numpy()
+            logits = self._logits(batch.images, training=training).cpu().numpy()
+        self._restore_buffers(kept)
+        return logits
+
+    def _kept_buffers(self) -> list[torch.Tensor]:
+        return [variable.value.detach().clone() for variable in self._buffers]
+
+    def _restore_buffers(self, kept: list[torch.Tensor]) -> None:
+        """BatchNorm's running statistics as they were (a train-mode pass updates them)."""
+        for variable, value in zip(self._buffers, kept, strict=True):
+            variable.assign(value)
 
     def _forward_loss(self, batch: DeviceBatch) -> torch.Tensor:
         for tensor in self._tensors:
@@ -109,7 +120,9 @@ class KerasTorchAlexNet(KerasModel):
         return loss.detach()
 
     def _loss_and_grads(self, batch: DeviceBatch):
+        kept = self._kept_buffers()
         loss = self._forward_loss(batch)
+        self._restore_buffers(kept)
         return loss.item(), {n: t.grad.detach().cpu().numpy() for n, t in zip(self._names, self._tensors, strict=True)}
 
     def _train_step(self, batch: DeviceBatch):

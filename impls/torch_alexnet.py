@@ -25,6 +25,7 @@ gradients, momentum and the loss stay float32.
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import numpy as np
 import torch
@@ -60,7 +61,53 @@ def lower(layer: Layer, config: AlexNetConfig) -> nn.Module:
         return nn.Dropout(p=config.dropout)
     if isinstance(op, ops.Dense):
         return nn.Linear(layer.in_shape[0], op.out_features, bias=op.bias)
+    if isinstance(op, ops.BatchNorm):  # torch's semantics are the definition's; eps and momentum still stated
+        return nn.BatchNorm2d(layer.in_shape[0], eps=op.eps, momentum=op.momentum)
+    if isinstance(op, ops.Residual):
+        return Block(layer, config)
     raise ConfigError(f"the torch implementation cannot lower {type(op).__name__} ({op.name})")
+
+
+def _place(root: nn.Module, name: str, module: nn.Module) -> None:
+    """Register `module` under its dotted name below `root` ("features.0": module "0" of the
+    Sequential "features"; "downsample.1" inside a block), making the Sequentials on the way."""
+    *path, leaf = name.split(".")
+    parent = root
+    for part in path:
+        if not hasattr(parent, part):
+            parent.add_module(part, nn.Sequential())
+        parent = getattr(parent, part)
+    parent.add_module(leaf, module)
+
+
+def _lower_all(root: nn.Module, plan, config: AlexNetConfig, prefix: str = "") -> list[nn.Module]:
+    """Each layer of `plan` lowered and registered below `root` under its name less `prefix`;
+    the modules in the definition's order."""
+    modules = []
+    for layer in plan:
+        module = lower(layer, config)
+        _place(root, layer.op.name.removeprefix(prefix), module)
+        modules.append(module)
+    return modules
+
+
+class Block(nn.Module):
+    """A residual block (impls.networks.ops.Residual): relu(body(x) + shortcut(x)), its modules
+    named inside the block as torchvision's (conv1, bn1, ..., downsample.0)."""
+
+    def __init__(self, layer: Layer, config: AlexNetConfig) -> None:
+        super().__init__()
+        prefix = layer.op.name + "."
+        self._body = _lower_all(self, layer.body, config, prefix)
+        self._shortcut = _lower_all(self, layer.shortcut, config, prefix)  # empty: the identity
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, across = x, x
+        for module in self._body:
+            out = module(out)
+        for module in self._shortcut:
+            across = module(across)
+        return torch.relu(out + across)
 
 
 class Network(nn.Module):
@@ -68,17 +115,7 @@ class Network(nn.Module):
 
     def __init__(self, config: AlexNetConfig) -> None:
         super().__init__()
-        self._sequence: list[nn.Module] = []  # the order of the definition (modules registered below)
-        for layer in layers(config):
-            *path, leaf = layer.op.name.split(".")
-            parent: nn.Module = self
-            for part in path:  # "features.0": module "0" of the Sequential "features"
-                if not hasattr(parent, part):
-                    parent.add_module(part, nn.Sequential())
-                parent = getattr(parent, part)
-            module = lower(layer, config)
-            parent.add_module(leaf, module)
-            self._sequence.append(module)
+        self._sequence = _lower_all(self, layers(config), config)  # the order of the definition
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (N, C, H, W) -> logits (N, classes)
         for module in self._sequence:
@@ -94,8 +131,35 @@ def build_network(config: AlexNetConfig) -> nn.Module:
 
 
 # ---------------------------------------------------------------------------- model
+def _synced_batch_norm(module: nn.BatchNorm2d, group, x: torch.Tensor) -> torch.Tensor:
+    """BatchNorm2d with its train-mode statistics over the whole data-parallel batch: the
+    per-channel sum and count, then the sum of squared deviations from the global mean
+    (two passes, as one process computes them), each summed over ranks with
+    torch.distributed.nn's all_reduce, whose backward sums the gradients over ranks. What
+    torch's SyncBatchNorm does (CUDA only), written for any device."""
+    from torch.distributed.nn.functional import all_reduce
+
+    if not module.training:
+        return nn.functional.batch_norm(x, module.running_mean, module.running_var, module.weight, module.bias,
+                                        False, 0.0, module.eps)  # fmt: skip
+    channels = x.shape[1]
+    count = torch.full((1,), x.numel() // channels, dtype=x.dtype, device=x.device)
+    totals = all_reduce(torch.cat([x.sum((0, 2, 3)), count]), group=group)
+    total = totals[channels]
+    mean = totals[:channels] / total
+    centred = x - mean.view(1, -1, 1, 1)
+    var = all_reduce(centred.square().sum((0, 2, 3)), group=group) / total
+    with torch.no_grad():  # torch's running averages: the unbiased variance, momentum of the new batch
+        momentum = module.momentum
+        module.running_mean.mul_(1 - momentum).add_(mean.detach(), alpha=momentum)
+        module.running_var.mul_(1 - momentum).add_(var.detach() * (total / (total - 1)), alpha=momentum)
+    scale = (torch.rsqrt(var + module.eps) * module.weight).view(1, -1, 1, 1)
+    return centred * scale + module.bias.view(1, -1, 1, 1)
+
+
 class TorchAlexNet(AlexNet):
     framework = "torch"
+    statistics_sync = "all_reduce of the batch statistics (torch.distributed.nn, as SyncBatchNorm does) under DDP"
 
     def _build(self) -> None:
         self._device = self._find_device()
@@ -106,6 +170,9 @@ class TorchAlexNet(AlexNet):
         named = dict(self.net.named_parameters())
         assert list(named) == self.params.trainable, "torch module names differ from the definition's"
         self._params = [named[name] for name in self.params.trainable]
+        buffers = dict(self.net.named_buffers())  # BatchNorm's; its own num_batches_tracked is unused (impls.base)
+        self._buffers = [buffers[name] for name in self.params.float_buffers]
+        self._tensors = dict(zip(self.params.trainable + self.params.float_buffers, self._params + self._buffers))
         # Dropout masks from this model's own generator (seeded by `seed`), never the global one.
         generator = torch.Generator(device=self._device)
         generator.manual_seed(self.seed)
@@ -153,6 +220,9 @@ class TorchAlexNet(AlexNet):
 
         if self.mode.name == "compile":
             raise ConfigError("torch mode 'compile' is not data-parallel in alexbench; use eager or channels_last")
+        for module in self.net.modules():  # BatchNorm: statistics over every rank's batch
+            if isinstance(module, nn.BatchNorm2d) and not self._local_statistics:
+                module.forward = functools.partial(_synced_batch_norm, module, engine)
         ddp = DistributedDataParallel(
             self.net, device_ids=[self._device.index or 0] if self._device.type == "cuda" else None,
             process_group=engine,
@@ -172,11 +242,11 @@ class TorchAlexNet(AlexNet):
     # --------------------------------------------------------------- weights
     def _load_params(self, native: dict[str, np.ndarray]) -> None:
         with torch.no_grad():
-            for name, param in zip(self.params.trainable, self._params):
-                param.copy_(torch.from_numpy(native[name]))  # copy_ keeps each parameter's layout
+            for name, tensor in self._tensors.items():
+                tensor.copy_(torch.from_numpy(native[name]))  # copy_ keeps each parameter's layout
 
     def _read_params(self) -> dict:
-        return {n: p.detach().cpu().numpy() for n, p in zip(self.params.trainable, self._params)}
+        return {n: t.detach().cpu().numpy() for n, t in self._tensors.items()}
 
     def _zero_momentum(self) -> None:
         for buffer in self._momentum:
@@ -234,10 +304,18 @@ class TorchAlexNet(AlexNet):
             torch.cuda.synchronize()
 
     # --------------------------------------------------------------- compute
-    def _predict(self, batch: DeviceBatch):
-        self.net.eval()
-        with torch.inference_mode():
-            return self._run(batch.images).cpu().numpy()
+    def _predict(self, batch: DeviceBatch, training: bool):
+        if not training:
+            self.net.eval()
+            with torch.inference_mode():
+                return self._run(batch.images).cpu().numpy()
+        self.net.train()
+        kept = [b.clone() for b in self._buffers]
+        with torch.no_grad(), self._own_rng():
+            logits = self._run(batch.images).cpu().numpy()
+            for buffer, value in zip(self._buffers, kept, strict=True):  # the statistics as they were
+                buffer.copy_(value)
+        return logits
 
     def _forward_loss(self, batch: DeviceBatch) -> torch.Tensor:
         self.net.train()
@@ -250,7 +328,11 @@ class TorchAlexNet(AlexNet):
         return loss.detach()
 
     def _loss_and_grads(self, batch: DeviceBatch):
+        kept = [b.clone() for b in self._buffers]  # a train-mode pass updates BatchNorm's statistics:
         loss = self._forward_loss(batch)
+        with torch.no_grad():  # put them back (loss_and_grads changes nothing)
+            for buffer, value in zip(self._buffers, kept, strict=True):
+                buffer.copy_(value)
         # native views; the layout makes contiguous canonical copies (a channels_last gradient is OHWI-strided)
         return loss.item(), {n: p.grad.detach().cpu().numpy() for n, p in zip(self.params.trainable, self._params)}
 

@@ -1,5 +1,7 @@
 """Canonical weights: torchvision's `state_dict` names and PyTorch layouts (AlexNet shown;
-VGG-11 is torchvision's vgg11 the same way: features.0 ... features.18, classifier.0/3/6).
+VGG-11 is torchvision's vgg11 the same way: features.0 ... features.18, classifier.0/3/6;
+ResNet-18 is torchvision's resnet18 with its buffers: conv1, bn1.{weight,bias,running_mean,
+running_var,num_batches_tracked}, layer1.0.conv1 ... fc; num_batches_tracked is int64).
 
 A `Weights` is a plain `dict[str, numpy.ndarray]` (float32 by default):
 
@@ -24,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from impls.atomic import write_atomic
-from impls.config import AlexNetConfig, parameter_shapes
+from impls.config import AlexNetConfig, parameter_shapes, trainable_shapes
 from impls.errors import WeightsError
 
 Weights = dict[str, np.ndarray]
@@ -34,7 +36,8 @@ weight_shapes = parameter_shapes  # canonical name -> shape, in state_dict order
 
 
 def parameter_count(config: AlexNetConfig) -> int:
-    return sum(int(np.prod(s)) for s in weight_shapes(config).values())
+    """Trainable parameters (torchvision's count: buffers are not parameters)."""
+    return sum(int(np.prod(s)) for s in trainable_shapes(config).values())
 
 
 def init_weights(config: AlexNetConfig, seed: int = 0, dtype=np.float32) -> Weights:
@@ -46,14 +49,21 @@ def init_weights(config: AlexNetConfig, seed: int = 0, dtype=np.float32) -> Weig
     batch 64, lr 0.01: the loss falls to 1.5 within 47 steps, where PyTorch's default
     (+-1/sqrt(fan_in)) sits at chance (2.30) and He uniform diverges. Drawn in float64
     from numpy's PCG64 and rounded once: a seed gives the same weights on every machine
-    and in every framework.
+    and in every framework. BatchNorm starts as torch's does: scale 1, shift 0, running
+    mean 0, running variance 1, num_batches_tracked 0 (int64).
     """
+    from impls.config import layers
+    from impls.params import ParameterStore
+
     rng = np.random.default_rng(seed)
-    shapes = weight_shapes(config)
     weights: Weights = {}
-    for name, shape in shapes.items():
-        if name.endswith(".bias") or len(shape) < 2:
-            weights[name] = np.zeros(shape, dtype=dtype)  # biases (and any other vector) start at zero
+    for spec in ParameterStore(layers(config)):
+        name, shape = spec.name, spec.shape
+        if spec.dtype == "int64":
+            weights[name] = np.zeros(shape, dtype=np.int64)
+            continue
+        if spec.init != "glorot":
+            weights[name] = (np.ones if spec.init == "ones" else np.zeros)(shape, dtype=dtype)
             continue
         receptive = int(np.prod(shape[2:]))  # kh * kw, or 1 for dense
         fan_in, fan_out = shape[1] * receptive, shape[0] * receptive
@@ -62,9 +72,10 @@ def init_weights(config: AlexNetConfig, seed: int = 0, dtype=np.float32) -> Weig
     return weights
 
 
-def check_weights(weights: Weights, config: AlexNetConfig) -> None:
-    """Raise WeightsError listing every missing, unexpected or wrongly shaped tensor."""
-    expected = weight_shapes(config)
+def check_weights(weights: Weights, config: AlexNetConfig, trainable_only: bool = False) -> None:
+    """Raise WeightsError listing every missing, unexpected or wrongly shaped tensor
+    (`trainable_only`: of the parameters alone, as momentum and gradients hold)."""
+    expected = trainable_shapes(config) if trainable_only else weight_shapes(config)
     problems = []
     for name, shape in expected.items():
         if name not in weights:
@@ -77,11 +88,18 @@ def check_weights(weights: Weights, config: AlexNetConfig) -> None:
     for name, value in weights.items():
         if name in expected and not np.all(np.isfinite(value)):
             problems.append(f"{name}: contains NaN or inf")
+        if name.endswith(".num_batches_tracked") and name in expected and not _whole(value):
+            problems.append(f"{name}: a count of batches must be a whole number >= 0, got {np.asarray(value)!r}")
     if problems:
         raise WeightsError(
             f"weights do not fit the {config.variant} {config.model} (width {config.width:g}, "
             f"{config.num_classes} classes, {config.in_channels} input channels): " + "; ".join(problems)
         )
+
+
+def _whole(value) -> bool:
+    value = np.asarray(value)
+    return bool(np.all(value >= 0) and np.all(np.floor(value) == value))
 
 
 def save_weights(path: str | os.PathLike, weights: Weights) -> Path:
@@ -125,12 +143,20 @@ def _load_torch_state_dict(path: Path) -> Weights:
         state = state["state_dict"]
     if not isinstance(state, dict):
         raise WeightsError(f"{str(path)!r} holds a {type(state).__name__}, not a state_dict")
-    return {str(k): v.detach().cpu().float().numpy() for k, v in state.items() if hasattr(v, "detach")}
+    tensors = {str(k): v.detach().cpu() for k, v in state.items() if hasattr(v, "detach")}
+    # floats as float32 (the canonical dtype); integer buffers (num_batches_tracked) stay int64
+    return {k: (v.long() if not v.is_floating_point() else v.float()).numpy() for k, v in tensors.items()}
 
 
 def config_for_weights(weights: Weights, **overrides) -> AlexNetConfig:
-    """Guess the model (AlexNet or VGG-11, by torchvision's names), its variant, width, number of
-    classes and input channels from the tensors' shapes."""
+    """Guess the model (AlexNet, VGG-11 or ResNet-18, by torchvision's names), its variant, width,
+    number of classes and input channels from the tensors' shapes."""
+    if "layer1.0.conv1.weight" in weights and "fc.weight" in weights:
+        fields = dict(model="resnet18", variant="torchvision", num_classes=int(weights["fc.weight"].shape[0]),
+                      in_channels=int(weights["conv1.weight"].shape[1]),
+                      width=int(weights["conv1.weight"].shape[0]) / 64)  # fmt: skip
+        fields.update(overrides)
+        return AlexNetConfig(**fields)
     if "features.0.weight" not in weights or "classifier.6.weight" not in weights:
         raise WeightsError(
             "not the weights of a known network: torchvision's features.0.weight and classifier.6.weight are required"

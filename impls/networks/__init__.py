@@ -1,7 +1,7 @@
 """Networks as data: one framework-free definition per family, registered by name.
 
     from impls import networks
-    networks.names()                      # ['alexnet', 'vgg11']
+    networks.names()                      # ['alexnet', 'vgg11', 'resnet18']
     networks.get("alexnet").variants      # ('torchvision', 'paper')
     network = networks.network(config)    # the tuple of named operations (impls.networks.ops)
 
@@ -79,7 +79,8 @@ def min_image_size(model: str, variant: str, in_channels: int = 3) -> int:
     raise ConfigError(f"{model} ({variant}) takes no input size up to 4096")
 
 
-# The definitions register themselves on import.
-from impls.networks import alexnet, vgg  # noqa: E402, F401
+# The definitions register themselves on import, in this order (the order names() lists).
+from impls.networks import alexnet, vgg  # noqa: E402, F401, I001
+from impls.networks import resnet  # noqa: E402, F401, I001
 
 __all__ = ["ModelDef", "get", "min_image_size", "names", "network", "register_model"]

@@ -13,9 +13,11 @@ left out (CUDA's AdaptiveAvgPool2d backward has no deterministic kernel, and an 
 costs time), and a Dense that follows a Flatten of a spatial map records that map's
 (C, H, W) shape, from which NHWC frameworks permute its columns (impls.layout).
 
-Room for ResNet: a BatchNorm (running statistics as buffers) and a residual block holding
-two sub-networks fit this shape as new Op subclasses with their own `params` (and roles);
-they are not built yet.
+ResNet adds two operations: `BatchNorm` (torch's BatchNorm2d semantics, written out: its
+running statistics are buffers, `Op.buffers`) and `Residual`, a block holding two
+sub-networks (the body and the shortcut) whose outputs are added; `plan` walks each
+sub-network into the block's `Layer.body` / `Layer.shortcut`, and `leaves` yields every
+layer that holds tensors, nested ones included, in torchvision's state_dict order.
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ class Op:
 
     def params(self, shape: Shape) -> dict[str, tuple[int, ...]]:
         """suffix ("weight", "bias") -> canonical (PyTorch) shape, for input `shape`."""
+        return {}
+
+    def buffers(self, shape: Shape) -> dict[str, tuple[int, ...]]:
+        """suffix -> canonical shape of the tensors that are state, not parameters (BatchNorm's
+        running statistics): in the weights, never in gradients or momentum."""
         return {}
 
     def flops(self, shape: Shape, out: Shape) -> int:
@@ -136,6 +143,55 @@ class AdaptiveAvgPool(Op):
 
 
 @dataclass(frozen=True)
+class BatchNorm(Op):
+    """torch's BatchNorm2d(C, eps, momentum), every number stated (never a library default):
+
+        train:  y = (x - mean_b) / sqrt(var_b + eps) * weight + bias   over (N, H, W), var_b biased (/n)
+                running_mean = (1 - momentum) * running_mean + momentum * mean_b
+                running_var  = (1 - momentum) * running_var  + momentum * var_b * n / (n - 1)   (unbiased)
+                num_batches_tracked += 1
+        eval:   y = (x - running_mean) / sqrt(running_var + eps) * weight + bias
+
+    momentum is the weight of the new batch (torch's; Keras's and Flax's 0.99 is the old one's)."""
+
+    eps: float = 1e-5
+    momentum: float = 0.1
+
+    def params(self, shape: Shape) -> dict[str, tuple[int, ...]]:
+        c = _spatial(self, shape)[0]
+        return {"weight": (c,), "bias": (c,)}
+
+    def buffers(self, shape: Shape) -> dict[str, tuple[int, ...]]:
+        c = _spatial(self, shape)[0]
+        return {"running_mean": (c,), "running_var": (c,), "num_batches_tracked": ()}
+
+
+@dataclass(frozen=True)
+class Residual(Op):
+    """relu(body(x) + shortcut(x)): torchvision's BasicBlock / Bottleneck with its final ReLU.
+    An empty shortcut is the identity; the two outputs must have one shape."""
+
+    body: tuple = ()
+    shortcut: tuple = ()
+
+    def out_shape(self, shape: Shape) -> Shape:
+        return plan_shapes(self, shape)[0]
+
+    def flops(self, shape: Shape, out: Shape) -> int:
+        return sum(layer.op.flops(layer.in_shape, layer.out_shape) for layer in plan_shapes(self, shape)[1])
+
+
+def plan_shapes(block: Residual, shape: Shape) -> tuple[Shape, list]:
+    """(output shape, every nested layer) of a residual block on `shape`."""
+    body, shortcut = plan(block.body, shape), plan(block.shortcut, shape)
+    out = body[-1].out_shape if body else shape
+    across = shortcut[-1].out_shape if shortcut else shape
+    if out != across:
+        raise ConfigError(f"{block.name}: the body gives {out} and the shortcut {across}; they must agree to be added")
+    return out, body + shortcut
+
+
+@dataclass(frozen=True)
 class Flatten(Op):
     """(C, H, W) -> (C*H*W,) in (C, H, W) order, torch's `torch.flatten(x, 1)`."""
 
@@ -183,6 +239,19 @@ class Layer:
     out_shape: Shape
     params: dict[str, tuple[int, ...]] = field(default_factory=dict)
     flattened_from: tuple[int, int, int] | None = None
+    buffers: dict[str, tuple[int, ...]] = field(default_factory=dict)  # canonical name -> shape (BatchNorm)
+    body: tuple[Layer, ...] = ()  # a Residual's sub-networks, walked
+    shortcut: tuple[Layer, ...] = ()
+
+
+def leaves(layers) -> list[Layer]:
+    """Every layer, a residual block's nested ones in its place (body, then shortcut): the
+    order of torchvision's state_dict."""
+    out = []
+    for layer in layers:
+        out.append(layer)
+        out += leaves(layer.body) + leaves(layer.shortcut)
+    return out
 
 
 def sequential(prefix: str, ops: list) -> list[Op]:
@@ -212,8 +281,11 @@ def plan(network: Network, in_shape: Shape) -> list[Layer]:
         if isinstance(op, AdaptiveAvgPool) and out == shape:
             continue  # identity at its own size: left out everywhere
         params = {f"{op.name}.{suffix}": s for suffix, s in op.params(shape).items()}
+        buffers = {f"{op.name}.{suffix}": s for suffix, s in op.buffers(shape).items()}
         from_map = flat_from if isinstance(op, Dense) else None
-        layers.append(Layer(op, shape, out, params, from_map))
+        body = tuple(plan(op.body, shape)) if isinstance(op, Residual) else ()
+        shortcut = tuple(plan(op.shortcut, shape)) if isinstance(op, Residual) else ()
+        layers.append(Layer(op, shape, out, params, from_map, buffers, body, shortcut))
         if isinstance(op, Flatten):
             flat_from = shape if shape[1] * shape[2] > 1 else None  # a 1x1 map flattens the same in any order
         elif not isinstance(op, (Dropout, ReLU)):

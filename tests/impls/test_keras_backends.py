@@ -29,6 +29,7 @@ FILES = [
     "tests/impls/test_contract.py",
     "tests/impls/test_modes.py",
     "tests/impls/test_keras_network.py",
+    "tests/impls/test_resnet.py",
     "tests/harness/parity/test_parity.py",
     "tests/harness/reference/test_rawloops.py",
 ]

@@ -16,7 +16,8 @@ from tests.conftest import require
 
 
 def test_the_registry_lists_alexnet_and_names_the_choices():
-    assert impls.models() == ["alexnet", "vgg11"] and networks.get("alexnet").variants == ("torchvision", "paper")
+    assert impls.models() == ["alexnet", "vgg11", "resnet18"]
+    assert networks.get("alexnet").variants == ("torchvision", "paper")
     with pytest.raises(ConfigError, match="unknown model 'vgg99'; choose one of alexnet"):
         AlexNetConfig(model="vgg99")
 
