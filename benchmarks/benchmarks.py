@@ -150,11 +150,13 @@ CONFIG_TAG = f"torchvision-{IMAGE_SIZE[0]}x{IMAGE_SIZE[1]}x{IN_CHANNELS}-c{NUM_C
 BENCH_MODELS = {
     "alexnet": {},
     "vgg11": {"model": "vgg11", "image_size": (64, 64)},  # full width (128.8M parameters), input reduced
+    "resnet18": {"model": "resnet18"},  # full width (11.2M parameters, 20 BatchNorms), 128x128: 0.6 GMAC per image
 }
 # Each model's config for the Parity track: impls.tiny_config(variant, **fields).
 PARITY_MODELS = {
     "alexnet": {},
     "vgg11": {"model": "vgg11", "width": 0.25},  # 8.1M parameters: a cache of MBs, not 0.5 GB
+    "resnet18": {"model": "resnet18", "width": 0.25},  # as parity's small config
 }
 
 

@@ -15,8 +15,8 @@ the compilation (XLA for keras and jax) out of the figures.
 
 The models: every network of impls.models(), full width, RGB, 10 classes, dropout 0.5,
 float32, seed 0, each at its input side of BENCH_SIZES: the torchvision AlexNet at 128x128,
-VGG-11 at 64x64 (full size, 224x224, is 10x the FLOPs). These are the configurations of
-the asv suite (benchmarks/benchmarks.py, its BENCH_MODELS): the two files share no code
+VGG-11 at 64x64 (its full size, 224x224, is 10x the FLOPs), ResNet-18 at 128x128. These are
+the configurations of the asv suite (benchmarks/benchmarks.py, its BENCH_MODELS): the two files share no code
 (the suite must load at older commits), so keep them equal. Models, sizes and rounds:
 
     ALEXBENCH_BENCH_MODELS=alexnet    networks (default: all, every one of impls.models())
@@ -55,7 +55,7 @@ def _ints(name: str, default: str) -> list[int]:
 
 
 # Each model's input side, as in benchmarks/benchmarks.py (BENCH_MODELS); keep them equal.
-BENCH_SIZES = {"alexnet": 128, "vgg11": 64}
+BENCH_SIZES = {"alexnet": 128, "vgg11": 64, "resnet18": 128}
 _MODELS_WANTED = os.environ.get("ALEXBENCH_BENCH_MODELS", "all").replace(" ", "")
 MODELS = impls.models() if _MODELS_WANTED == "all" else [m for m in _MODELS_WANTED.split(",") if m]
 BATCHES = _ints("ALEXBENCH_BENCH_BATCHES", "8,32")

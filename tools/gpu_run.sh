@@ -6,7 +6,7 @@
 #
 #   bash tools/gpu_run.sh                 # then commit results/runs/<run>/ and the report
 #
-# Throughput of every model (MODELS, default alexnet,vgg11, one after the other in one run) at
+# Throughput of every model (MODELS, default alexnet,vgg11,resnet18, one after the other in one run) at
 # batch 32 and 256, every execution mode, compute-only and end to end (the
 # end-to-end records state their fraction of compute-only), the input pipeline alone, then
 # the report; then the time per epoch of README's full-size training recipe (224x224), from
@@ -20,7 +20,7 @@ if [ -z "${FRAMEWORKS:-}" ]; then
     # every registered implementation installed here, torch and jax first (impls.available())
     FRAMEWORKS="$("$PYTHON" -c 'import impls; print(",".join(impls.available()))')"
 fi
-"$PYTHON" -m harness run --run-id "$RUN" --models "${MODELS:-alexnet,vgg11}" --frameworks "$FRAMEWORKS" \
+"$PYTHON" -m harness run --run-id "$RUN" --models "${MODELS:-alexnet,vgg11,resnet18}" --frameworks "$FRAMEWORKS" \
     --devices gpu \
     --batch-sizes 32,256 --modes all --skip-accuracy --repeats 3 --train-steps 20 --inference-steps 40 \
     --warmup 3 "$@"

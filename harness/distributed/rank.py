@@ -114,12 +114,15 @@ def parity(task: dict, rank: int, world: int, engine, out: Path):
         if variant == "reference":
             mine = batches
         else:
-            model.distribute(engine, "sum" if variant == "sum" else "mean")
+            model.distribute(engine, "sum" if variant == "sum" else "mean",
+                             statistics="local" if variant == "local-stats" else "global")  # fmt: skip
             mine = [_shard(b, rank, world, variant) for b in batches]
         loss, grads = model.loss_and_grads(*mine[0])
         steps = task["steps"] if variant in ("reference", "mean") else 0  # a control is caught by its gradient
         losses = [float(model.train_step(x, y)) for x, y in mine[:steps]]
         entry = {"loss": float(loss), "step_losses": losses}
+        if variant == "mean" and model.params.float_buffers:  # how the engine reduced BatchNorm's statistics
+            entry["statistics_sync"] = model.statistics_sync
         run = {"grads": grads, "weights": model.get_weights() if steps else {}}
         del model
         if variant == "reference":

@@ -25,7 +25,14 @@ PROFILES = {
 # AlexNet's work per image (7.6 vs 0.7 GMAC at 224), and at small inputs its 25088x4096
 # classifier.0 alone is 103M multiply-adds per image, so its quick training runs at its
 # minimum input, 32x32 (Fashion-MNIST's 28x28 resized), and half width (README: the time).
-MODEL_PROFILES = {"vgg11": {"quick": dict(image_size=32, width=0.5)}}
+# ResNet-18's quick training runs at 96x96 and half width: 89M multiply-adds per image, about
+# AlexNet's 94M at 64x64. Not 64x64: layer4's map would be 2x2, where XLA's CPU convolution
+# (Keras, JAX) falls off a cliff (a 3x3 conv over a 2x2 map with 512 channels: 2 GFLOP/s,
+# against 148 on a 7x7 map; measured, jax 0.10), which made Keras and JAX 8x slower than torch.
+MODEL_PROFILES = {
+    "vgg11": {"quick": dict(image_size=32, width=0.5)},
+    "resnet18": {"quick": dict(image_size=96, width=0.5)},
+}
 
 
 def profile_for(profile: str, model: str) -> dict:

@@ -19,7 +19,9 @@ from harness.parity.metrics import CONTROL_MARGIN, PARITY_SGD, TOLERANCES, Check
 from harness.parity.runs import select_frameworks, small_config
 
 VARIANTS = ("reference", "mean", "sum", "same-shard")
-CONTROLS = {"sum": "gradients summed over ranks", "same-shard": "every rank on shard 0"}
+CONTROLS = {"sum": "gradients summed over ranks", "same-shard": "every rank on shard 0",
+            "local-stats": "each rank's BatchNorm on its own share of the batch"}  # fmt: skip
+BATCH_NORM_VARIANTS = ("local-stats",)  # controls of networks with BatchNorm only
 
 
 def data_parallel(frameworks=None, dtype: str = "float64", world: int = 2, steps: int = 5, batch: int = 8,
@@ -43,7 +45,8 @@ def data_parallel(frameworks=None, dtype: str = "float64", world: int = 2, steps
     task = {
         "kind": "parity", "config": small_config(variant, dtype, width).to_dict(), "batch": batch,
         "steps": steps, "seed": seed, "device": device, "threads": 1,
-        "variants": list(VARIANTS if controls else VARIANTS[:2]),
+        "variants": list(VARIANTS + (BATCH_NORM_VARIANTS if _has_batch_norm(variant) else ()) if controls
+                         else VARIANTS[:2]),
         "optimizer": {"lr": optimizer.lr, "momentum": optimizer.momentum, "weight_decay": optimizer.weight_decay},
     }  # fmt: skip
     rows = []
@@ -56,6 +59,13 @@ def data_parallel(frameworks=None, dtype: str = "float64", world: int = 2, steps
             continue
         rows += compare(framework, world, outcome.outputs, tier, variant, steps)
     return rows
+
+
+def _has_batch_norm(net: str) -> bool:
+    from impls.config import layers
+    from impls.networks.ops import BatchNorm, leaves
+
+    return any(isinstance(layer.op, BatchNorm) for layer in leaves(layers(small_config(net, "float64", 0.125))))
 
 
 def compare(framework: str, world: int, outputs: dict[int, dict], tier: int, variant: str, steps: int) -> list[Check]:
@@ -89,6 +99,9 @@ def compare(framework: str, world: int, outputs: dict[int, dict], tier: int, var
         return out
 
     rows = checks("mean", label)
+    sync = first["mean"].get("statistics_sync")
+    for row in rows if sync else ():
+        row.note = f"BatchNorm statistics reduced across ranks: {sync}"
     for control, what in CONTROLS.items():
         if control not in first:
             continue

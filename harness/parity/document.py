@@ -41,7 +41,7 @@ def format_table(rows: list[Check], title: str) -> str:
         if q in ("run", "control"):
             heads.append("run" if q == "run" else f"control <={CONTROL_MARGIN:.0e}")
             continue
-        metric, bound = TOLERANCES[tier][q]
+        metric, bound = next(((r.metric, r.bound) for r in rows if r.quantity == q), TOLERANCES[tier][q])
         heads.append(f"{q} {'(info)' if bound is None else f'<={bound:.0e}'}")
     col = max(12, *(len(h) for h in heads))
     lines = [title, "  " + " " * width + "".join(f"  {h:>{col}}" for h in heads)]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness.parity.flips import FlipReport, relu_flips, step_flips
-from harness.parity.metrics import F32_REFERENCE, GOLDEN, METRICS, PARITY_SGD, QUANTITIES, TOLERANCES, Check
+from harness.parity.metrics import F32_REFERENCE, GOLDEN, METRICS, PARITY_SGD, QUANTITIES, Check, tolerance
 from harness.reference.golden import ReferenceNet
 from impls.config import AlexNetConfig, SGDConfig, tiny_config
 from impls.errors import ConfigError
@@ -36,6 +36,11 @@ class Run:
     seconds: float = 0.0
     preactivations: dict[str, np.ndarray] = field(default_factory=dict)  # reference runs only
     base: Run | None = None  # set: grads and weights hold float32 differences from base's (see compact)
+    # networks with BatchNorm only (else None / empty): the train-mode logits of batch 0 at the
+    # initial weights, the running statistics after each step, the eval logits after the last
+    train_logits: np.ndarray | None = None
+    stats: list[dict[str, np.ndarray]] = field(default_factory=list)
+    final_logits: np.ndarray | None = None
 
     def grad(self, name: str) -> np.ndarray:
         return self._tensor(self.grads, name, self.base.grads if self.base else None)
@@ -97,13 +102,17 @@ def reference_runs(
     images, labels = batches[0]
     logits = [ref.logits(images) for ref in refs]
     preactivations = [dict(ref.preactivations) for ref in refs]
+    train_logits = [ref.train_logits(images) if ref.has_statistics else None for ref in refs]
     loss_grads = [ref.loss_and_grads(images, labels) for ref in refs]
     compare_flips = record and len(refs) == 2
     flips = FlipReport(relu_flips(*preactivations) if compare_flips else [], [])
     losses: list[list[float]] = [[] for _ in refs]
+    stats: list[list[dict]] = [[] for _ in refs]
     for step, (images, labels) in enumerate(batches[:steps], start=1):
-        for ref, out in zip(refs, losses, strict=True):
+        for ref, out, kept in zip(refs, losses, stats, strict=True):
             out.append(ref.step(images, labels))
+            if ref.has_statistics:
+                kept.append(ref.statistics())
         if compare_flips:
             flips.per_step.append(step_flips(step, relu_flips(refs[0].preactivations, refs[1].preactivations)))
     runs = []
@@ -111,7 +120,11 @@ def reference_runs(
         name = GOLDEN if dtypes[i] == "float64" else F32_REFERENCE
         final = ref.weights() if steps else None
         loss, grads = loss_grads[i]
-        runs.append(Run(name, dtypes[i], logits[i], loss, grads, losses[i], final, 0.0, preactivations[i]))
+        run = Run(name, dtypes[i], logits[i], loss, grads, losses[i], final, 0.0, preactivations[i])
+        if ref.has_statistics:
+            run.train_logits, run.stats = train_logits[i], stats[i]
+            run.final_logits = ref.logits(batches[0][0]) if steps else None
+        runs.append(run)
     del refs
     gc.collect()
     for run in runs:
@@ -139,24 +152,38 @@ def run_model(model, weights, batches, steps: int, name: str | None = None, base
     model.set_weights(weights)  # also zeroes the momentum
     images, labels = batches[0]
     logits = np.array(model.predict(images), copy=True)
+    statistics = model.params.float_buffers  # BatchNorm's running statistics (none: AlexNet, VGG)
+    train_logits = np.array(model.predict(images, training=True), copy=True) if statistics else None
     loss, grads = model.loss_and_grads(images, labels)
     if base is not None:
         grads = _delta(grads, base.grads)
-    step_losses = [float(model.train_step(x, y)) for x, y in batches[:steps]]
+    step_losses, stats = [], []
+    for x, y in batches[:steps]:
+        step_losses.append(float(model.train_step(x, y)))
+        if statistics:
+            current = model.get_weights()
+            stats.append({name: current[name] for name in statistics})
     final = model.get_weights() if steps else None
+    final_logits = np.array(model.predict(images), copy=True) if statistics and steps else None
     if base is not None:
         final = _delta(final, base.weights)
     run = Run(name or model.framework, model.config.dtype, logits, float(loss), grads, step_losses, final)
     run.base, run.seconds = base, time.perf_counter() - start
+    run.train_logits, run.stats, run.final_logits = train_logits, stats, final_logits
     return run
 
 
 def compare(a: Run, b: Run, tier: int, variant: str, size: str, quantities=QUANTITIES) -> list[Check]:
-    """Every error of `a` against `b` (the scale) under tier `tier`'s metrics and bounds."""
+    """Every error of `a` against `b` (the scale) under tier `tier`'s metrics and bounds (the
+    model's own where it has them: metrics.MODEL_TOLERANCES); `variant` names the network."""
     rows = []
+    try:
+        model = net_of(variant)[0]
+    except ConfigError:
+        model = None
 
     def add(quantity, tensor, step, x, y, note=""):
-        metric, bound = TOLERANCES[tier][quantity]
+        metric, bound = tolerance(tier, quantity, model)
         rows.append(
             Check(
                 tier, variant, size, quantity, a.name, b.name, tensor, step, metric, METRICS[metric](x, y), bound, note
@@ -165,6 +192,8 @@ def compare(a: Run, b: Run, tier: int, variant: str, size: str, quantities=QUANT
 
     if "logits" in quantities:
         add("logits", "logits", None, a.logits, b.logits)
+    if "train_logits" in quantities and a.train_logits is not None and b.train_logits is not None:
+        add("train_logits", "logits", None, a.train_logits, b.train_logits)
     if "loss" in quantities:
         add("loss", "loss", None, a.loss, b.loss)
     if "grads" in quantities:
@@ -177,6 +206,12 @@ def compare(a: Run, b: Run, tier: int, variant: str, size: str, quantities=QUANT
         steps = min(len(a.step_losses), len(b.step_losses))
         for name in b.weights:
             add("weights", name, steps, a.weight(name), b.weight(name))
+    if "stats" in quantities:
+        for step, (x, y) in enumerate(zip(a.stats, b.stats, strict=False), start=1):
+            for name in y:
+                add("stats", name, step, x[name], y[name])
+    if "eval_after" in quantities and a.final_logits is not None and b.final_logits is not None:
+        add("eval_after", "logits", min(len(a.step_losses), len(b.step_losses)), a.final_logits, b.final_logits)
     return rows
 
 
@@ -197,25 +232,32 @@ def select_frameworks(frameworks=None) -> tuple[list[str], dict[str, str]]:
 
 # The network a parity part checks is named "model/variant" ("alexnet/paper", "vgg11/torchvision");
 # AlexNet's variants alone ("torchvision", "paper") still name AlexNet's, as before there were models.
-SMALL_SIZES = {"alexnet": (67, 67), "vgg11": (96, 128)}
+SMALL_SIZES = {"alexnet": (67, 67), "vgg11": (96, 128), "resnet18": (64, 80)}
 """Input of each model's small config: AlexNet's smallest size both variants take; for VGG-11
 a non-square size whose last map (3x4) the 7x7 adaptive pool spreads over overlapping bins, so
 the pool and the flatten order after it do real work."""
-SMALL_WIDTHS = {"alexnet": 1.0, "vgg11": 0.25}
+SMALL_WIDTHS = {"alexnet": 1.0, "vgg11": 0.25, "resnet18": 0.25}
 """Each model's width in the small config when none is asked for. AlexNet runs at full width.
 VGG-11 at width 1 is 129M parameters at the small size: every float64 copy of the weights
 (golden, gradients, momentum, each framework's run) is ~1 GB, which 2 cores and 24 GiB do not
 keep for a 20-step trajectory in every framework and mode; at 0.25 (16-128 channels, 1024
-hidden) it is 8.1M, and every operation, shape rule and layout of the definition is the same."""
+hidden) it is 8.1M, and every operation, shape rule and layout of the definition is the same.
+ResNet-18 runs at 64x80, whose last map is 2x3 (the global average pool averages, and the
+last BatchNorms still see 24 values per channel at batch 4), and width 0.25 (0.7M parameters):
+see TRAJECTORY_STEPS for why not width 1."""
 
 
-TRAJECTORY_STEPS = {"alexnet": 20, "vgg11": 10}
+TRAJECTORY_STEPS = {"alexnet": 20, "vgg11": 10, "resnet18": 2}
 """SGD steps of each model's parity trajectories when --steps is not given. VGG-11 (small
 config, width 0.25, lr 0.001, seed 0) takes 10: at step 11 a features.14 unit at +5.1e-7 in
 float64 is -1.2e-6 in float32, the flips then double every step or two (284 at step 20), and
 float32 Keras and JAX end 1.6e-4 from the golden's step loss against tier 2's 1e-4 (torch
 6.7e-5): chaos after a sign flip, not a porting error (`alexbench parity --models vgg11
---steps 20` shows it, flip by flip), as AlexNet's at lr 0.01 (docs/DESIGN.md)."""
+--steps 20` shows it, flip by flip), as AlexNet's at lr 0.01 (docs/DESIGN.md). ResNet-18
+(small config, width 0.25) takes 8: its first float32 ReLU flips come at step 9 (8 units), 51
+at step 10, where the plain torch float32 reference is already 2.3e-4 from the golden's loss;
+at width 1 they start at step 1 and the reference is 1.1e-4 off at step 2 (BatchNorm over 4
+images turns float32 rounding into sign flips fast)."""
 
 
 def net_of(net: str) -> tuple[str, str]:
@@ -307,9 +349,28 @@ def make_inputs(
     _check_config(config)
     if steps < 0 or batch < 1:
         raise ConfigError(f"steps must be >= 0 and batch >= 1, got steps={steps}, batch={batch}")
-    weights = init_weights(config, seed=seed, dtype=np.float32)
+    weights = nontrivial_statistics(init_weights(config, seed=seed, dtype=np.float32), seed)
     batches = make_batches(config, batch, max(steps, 1), seed=seed)
     return Inputs(config, weights, batches, optimizer or PARITY_SGD, steps)
+
+
+def nontrivial_statistics(weights: dict[str, np.ndarray], seed: int = 0) -> dict[str, np.ndarray]:
+    """BatchNorm away from its initialisation (scale 1, shift 0, statistics 0 and 1, where
+    eval mode is nearly the identity and a wrong epsilon or momentum hides): seeded scales in
+    [0.5, 1.5], shifts and running means in [-0.5, 0.5], running variances in [0.5, 2], 3
+    batches tracked; float32 values, as the weights. Networks without BatchNorm are unchanged."""
+    rng = np.random.default_rng([seed, 2026])
+    ranges = {"weight": (0.5, 1.5), "bias": (-0.5, 0.5), "running_mean": (-0.5, 0.5), "running_var": (0.5, 2.0)}
+    out = dict(weights)
+    for name, value in weights.items():
+        module, suffix = name.rsplit(".", 1)
+        if f"{module}.running_mean" not in weights:
+            continue  # not a BatchNorm
+        if suffix == "num_batches_tracked":
+            out[name] = np.asarray(3, dtype=np.int64)
+        else:
+            out[name] = rng.uniform(*ranges[suffix], size=value.shape).astype(np.float32)
+    return out
 
 
 def all_pairs(golden: Run, runs: dict[str, Run], tier, variant, size, quantities=QUANTITIES) -> list[Check]:

@@ -1,6 +1,6 @@
-"""The float64 golden of `alexbench parity`: torchvision's AlexNet, the paper's, and
-torchvision's VGG-11, written out in plain torch.nn (torchvision is not a dependency),
-trained with torch.optim.SGD.
+"""The float64 golden of `alexbench parity`: torchvision's AlexNet, the paper's,
+torchvision's VGG-11 and ResNet-18 (torch's own BatchNorm2d), written out in plain torch.nn
+(torchvision is not a dependency), trained with torch.optim.SGD.
 
 Independent of impls on purpose: a port is checked against torch's own layers and
 optimizer, not against our written-out update rule, and the networks are typed out here
@@ -9,7 +9,9 @@ again rather than read from impls.networks (only the width rule is shared, retyp
 
 `torchvision_vgg_init(net)` re-initialises a VGG as torchvision's VGG constructor does, so
 that, after torch.manual_seed(0), plain_torchvision_vgg11(1000) + torchvision_vgg_init draws
-exactly torchvision's vgg11(weights=None) weights (tests/impls/test_torchvision_weights.py).
+exactly torchvision's vgg11(weights=None) weights (tests/impls/test_torchvision_weights.py);
+`plain_torchvision_resnet18` builds its modules in torchvision's order and initialises them
+as torchvision's ResNet does, so after torch.manual_seed(0) it draws resnet18(weights=None)'s.
 """
 
 from __future__ import annotations
@@ -133,14 +135,79 @@ def torchvision_vgg_init(net):
     return net
 
 
+def plain_torchvision_resnet18(num_classes: int, in_channels: int = 3, dropout: float = 0.5, width: float = 1.0):
+    """torchvision.models.resnet18, written out with torch.nn: BasicBlocks [2, 2, 2, 2], torch's
+    BatchNorm2d (eps 1e-5, momentum 0.1), modules created in torchvision's order (each block's
+    downsample before the block, so the random draws match) and initialised as torchvision's
+    ResNet.__init__ does (convs kaiming_normal_(fan_out, relu), BatchNorm 1 / 0, fc torch's
+    default). `width` scales the channels; `dropout` is unused (ResNet has none)."""
+    import torch
+    from torch import nn
+
+    class BasicBlock(nn.Module):
+        def __init__(self, inplanes, planes, stride, downsample):
+            super().__init__()
+            self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(planes)
+            self.relu = nn.ReLU(inplace=True)
+            self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(planes)
+            self.downsample = downsample
+
+        def forward(self, x):
+            identity = x if self.downsample is None else self.downsample(x)
+            out = self.relu(self.bn1(self.conv1(x)))
+            return self.relu(self.bn2(self.conv2(out)) + identity)
+
+    class ResNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inplanes = _scaled(64, width)
+            self.conv1 = nn.Conv2d(in_channels, self.inplanes, 7, 2, 3, bias=False)
+            self.bn1 = nn.BatchNorm2d(self.inplanes)
+            self.relu = nn.ReLU(inplace=True)
+            self.maxpool = nn.MaxPool2d(3, 2, 1)
+            self.layer1 = self._make_layer(_scaled(64, width), 1)
+            self.layer2 = self._make_layer(_scaled(128, width), 2)
+            self.layer3 = self._make_layer(_scaled(256, width), 2)
+            self.layer4 = self._make_layer(_scaled(512, width), 2)
+            self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+            self.fc = nn.Linear(self.inplanes, num_classes)
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                elif isinstance(m, nn.BatchNorm2d):
+                    nn.init.constant_(m.weight, 1)
+                    nn.init.constant_(m.bias, 0)
+
+        def _make_layer(self, planes, stride):
+            downsample = None
+            if stride != 1 or self.inplanes != planes:
+                downsample = nn.Sequential(nn.Conv2d(self.inplanes, planes, 1, stride, bias=False),
+                                           nn.BatchNorm2d(planes))  # fmt: skip
+            blocks = [BasicBlock(self.inplanes, planes, stride, downsample)]
+            self.inplanes = planes
+            blocks.append(BasicBlock(planes, planes, 1, None))
+            return nn.Sequential(*blocks)
+
+        def forward(self, x):
+            x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+            return self.fc(torch.flatten(self.avgpool(x), 1))
+
+    return ResNet()
+
+
 def _builder(config: AlexNetConfig):
     """The plain torch.nn builder of config.model / config.variant."""
     if config.model == "alexnet":
         return plain_paper_alexnet if config.variant == "paper" else plain_torchvision_alexnet
     if config.model == "vgg11":
         return plain_torchvision_vgg11
+    if config.model == "resnet18":
+        return plain_torchvision_resnet18
     raise ConfigError(
-        f"the float64 golden has no {config.model!r} network (it has alexnet and vgg11): "
+        f"the float64 golden has no {config.model!r} network (it has alexnet, vgg11 and resnet18): "
         "write it out in harness/reference/golden.py first"
     )
 
@@ -158,7 +225,9 @@ def reference(config: AlexNetConfig, weights: dict[str, np.ndarray] | None = Non
     torch_dtype = {"float32": torch.float32, "float64": torch.float64}[dtype]
     net = net.to(torch_dtype)
     weights = init_weights(config) if weights is None else weights
-    net.load_state_dict({k: torch.from_numpy(np.asarray(v, dtype=np.dtype(dtype))) for k, v in weights.items()})
+    state = {k: torch.from_numpy(np.asarray(v, dtype=np.int64 if k.endswith("num_batches_tracked") else dtype))
+             for k, v in weights.items()}  # fmt: skip
+    net.load_state_dict(state)
     return net
 
 
@@ -180,7 +249,26 @@ class ReferenceNet:
             for name, module in self.net.named_modules():
                 if isinstance(module, nn.ReLU):
                     module.register_forward_pre_hook(self._recorder(name))
-        self.net.train()  # dropout is 0 in parity configs: train and eval mode are the same function
+        # training passes in train mode; logits() in eval mode (BatchNorm: its running statistics)
+        self.net.train()
+
+    @property
+    def has_statistics(self) -> bool:
+        """Whether the network keeps running statistics (BatchNorm)."""
+        return any(not name.endswith("num_batches_tracked") for name, _ in self.net.named_buffers())
+
+    def statistics(self) -> dict[str, np.ndarray]:
+        """BatchNorm's running statistics (the float buffers), as they are now."""
+        return {n: b.detach().numpy().copy() for n, b in self.net.named_buffers() if b.is_floating_point()}
+
+    def train_logits(self, images) -> np.ndarray:
+        """The train-mode forward (BatchNorm with the batch's statistics), the statistics put back."""
+        kept = {n: b.clone() for n, b in self.net.named_buffers()}
+        with self.torch.no_grad():
+            out = self.net(self._tensors(images)[0]).numpy().copy()
+            for name, buffer in self.net.named_buffers():
+                buffer.copy_(kept[name])
+        return out
 
     def _recorder(self, name):
         def hook(module, inputs):
@@ -200,10 +288,15 @@ class ReferenceNet:
         return out
 
     def loss_and_grads(self, images, labels) -> tuple[float, dict[str, np.ndarray]]:
+        """In train mode, with BatchNorm's running statistics put back afterwards."""
         x, y = self._tensors(images, labels)
         self.sgd.zero_grad()
+        kept = {n: b.clone() for n, b in self.net.named_buffers()}
         loss = self.nn.functional.cross_entropy(self.net(x), y)  # mean over the batch
         loss.backward()
+        with self.torch.no_grad():
+            for name, buffer in self.net.named_buffers():
+                buffer.copy_(kept[name])
         return loss.item(), {n: p.grad.detach().numpy().copy() for n, p in self.net.named_parameters()}
 
     def step(self, images, labels) -> float:
@@ -215,7 +308,8 @@ class ReferenceNet:
         return loss.item()
 
     def weights(self) -> dict[str, np.ndarray]:
-        return {n: p.detach().numpy().copy() for n, p in self.net.named_parameters()}
+        """Parameters and buffers (BatchNorm's running statistics), as the state_dict holds them."""
+        return {n: t.detach().numpy().copy() for n, t in self.net.state_dict().items()}
 
 
 def versions() -> dict[str, str]:

@@ -34,9 +34,9 @@ def test_info_lists_every_framework_and_every_model():
 @pytest.mark.parametrize(
     ("models", "message"),
     [
-        ("vgg99", "unknown model 'vgg99'; choose from alexnet, vgg11 (comma-separated) or 'all'"),
-        ("alexnet,vgg99", "unknown model 'vgg99'; choose from alexnet, vgg11 (comma-separated) or 'all'"),
-        ("", "--models names no model; choose from alexnet, vgg11 (comma-separated) or 'all'"),
+        ("vgg99", "unknown model 'vgg99'; choose from alexnet, vgg11, resnet18 (comma-separated) or 'all'"),
+        ("alexnet,vgg99", "unknown model 'vgg99'; choose from alexnet, vgg11, resnet18 (comma-separated) or 'all'"),
+        ("", "--models names no model; choose from alexnet, vgg11, resnet18 (comma-separated) or 'all'"),
     ],
 )
 def test_a_missing_or_unknown_model_is_one_line_listing_the_choices(command, models, message, tmp_path, capsys):

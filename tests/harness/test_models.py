@@ -17,8 +17,8 @@ def test_models_are_parsed_in_order_once_and_checked():
     assert parse_models(None) == ["alexnet"]  # the main job's default keeps its time
     assert parse_models("vgg11, alexnet,vgg11") == ["vgg11", "alexnet"]
     assert parse_models(["alexnet", "vgg11"]) == ["alexnet", "vgg11"]
-    assert parse_models("all") == ["alexnet", "vgg11"]
-    with pytest.raises(ConfigError, match=r"unknown model 'vgg16'; choose from alexnet, vgg11"):
+    assert parse_models("all") == ["alexnet", "vgg11", "resnet18"]  # registry order
+    with pytest.raises(ConfigError, match=r"unknown model 'vgg16'; choose from alexnet, vgg11, resnet18"):
         parse_models("alexnet,vgg16")
     with pytest.raises(ConfigError, match="names no model"):
         parse_models(" , ")
