@@ -76,6 +76,7 @@ def launch(framework: str, world: int, task: dict, deadline: float = 600.0, log:
     log = Path(log).absolute() if log else folder / "ranks.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     environment = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2")
+    environment["ALEXBENCH_LAUNCHER_PID"] = str(os.getpid())  # ranks end themselves if it dies unwarned
     if task.get("device", "cpu") == "cpu":
         environment.update(CUDA_VISIBLE_DEVICES="", JAX_PLATFORMS="cpu")
     start = time.monotonic()

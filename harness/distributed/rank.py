@@ -7,7 +7,8 @@ The task says what to do: "parity" (the gradient on batch 0 and a short SGD traj
 this rank's shard of seeded global batches) or "throughput" (timed data-parallel training
 steps on a batch already on the device). Each rank pins itself to its own CPU cores (the
 same total cores at every world size), applies the fair settings, joins the engine's
-process group, and writes rankN.json into the folder.
+process group, and writes rankN.json into the folder. A rank whose launcher is gone (killed
+with SIGKILL: it had no chance to kill its ranks) ends itself within a few seconds.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import gc
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -33,11 +35,37 @@ def pin_cores(local_rank: int, threads: int) -> list[int]:
     return mine
 
 
+LAUNCHER = "ALEXBENCH_LAUNCHER_PID"  # set by harness.distributed.launch
+
+
+def end_with_launcher(pid: int, every: float = 2.0) -> threading.Thread:
+    """Watch the launcher (process `pid`) from a daemon thread and end this process when it is
+    gone. Its parent is no proxy: torchrun sits between a torch rank and the launcher and
+    lives on as long as its ranks do."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(every)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                print(f"rank: launcher {pid} is gone; ending", file=sys.stderr, flush=True)
+                os._exit(3)
+            except PermissionError:
+                pass  # it exists (another user's process would mean a reused pid: keep going)
+
+    thread = threading.Thread(target=watch, name="end-with-launcher", daemon=True)
+    thread.start()
+    return thread
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.distributed.rank")
     parser.add_argument("--task", required=True)
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
+    if os.environ.get(LAUNCHER, "").isdigit():
+        end_with_launcher(int(os.environ[LAUNCHER]))
     task = json.loads(Path(args.task).read_text())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -4,15 +4,18 @@ torchrun, is killed mid-run in tests/harness/measure/test_scaling.py.)"""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from harness.distributed.launch import LaunchFailed, launch
+from harness.distributed.launch import ROOT, LaunchFailed, launch
 from tests.conftest import require
 from tests.harness.distributed.processes import processes_of, wait_for
 
@@ -66,3 +69,26 @@ def test_a_rank_error_fails_the_launch_with_its_message(tmp_path):
     task = {**endless(engine=False), "config": {**TINY, "image_size": [7, 7]}}  # too small for AlexNet
     with pytest.raises(LaunchFailed, match="process 0 of 1 failed.*exit code 1.*Error"):
         launch("torch", 1, task, deadline=600, folder=tmp_path / "bad")
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc to find the processes")
+def test_a_launcher_killed_unwarned_leaves_no_rank_behind(tmp_path):
+    """SIGKILL gives the launcher no chance to kill its ranks: each rank watches it and ends
+    itself, and torchrun (between a torch rank and the launcher) ends with its rank."""
+    require("torch")
+    folder = tmp_path / "launch"
+    code = "import json, sys; from pathlib import Path; from harness.distributed.launch import launch; " \
+           "launch('torch', 1, json.loads(sys.argv[1]), deadline=900, folder=Path(sys.argv[2]))"  # fmt: skip
+    launcher = subprocess.Popen([sys.executable, "-c", code, json.dumps(endless(engine=False)), str(folder)], cwd=ROOT)
+    try:
+        wait_for([folder / "warm0", folder / "pid0"], 600)  # the rank is in its timed steps
+        launcher.kill()
+        launcher.wait(30)
+        deadline = time.monotonic() + 30
+        while processes_of(folder) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = processes_of(folder)
+    finally:
+        for pid in processes_of(folder):
+            os.kill(pid, signal.SIGKILL)
+    assert left == [], "a rank (or torchrun) outlived its killed launcher"
