@@ -4,8 +4,9 @@ For each Keras implementation on a backend with a native implementation here (ke
 over jax, keras-torch over torch: the name says which), compute-only images/s of Keras and
 of the native framework, training and inference, and their ratio. A ratio is shown only
 where both come from the same run (interleaved: the machine's drift hits both alike), the
-same workload and the same batch. Its range is the conservative one of the two 95%
-confidence intervals of the medians: [Keras low / native high, Keras high / native low].
+same workload and the same batch: the native figure is the one of the Keras record's run where
+that run has it, even if a later run measured the native framework again. Its range is the
+conservative one of the two 95% confidence intervals of the medians: [Keras low / native high, Keras high / native low].
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def rows_of(ctx: Cells, device: str) -> list[list[Value]]:
         for measurement, phase in MEASUREMENTS.items():
             k = ctx.s.cell("throughput", keras, device, measurement)
             n = ctx.s.cell("throughput", native, device, measurement)
+            if k.entry is not None and n.entry is not None and n.entry.run_id != k.entry.run_id:
+                n = ctx.s.in_run(n, k.entry.run_id) or n  # the native figure measured beside Keras's
             rows.append([
                 Value(device.upper()), Value(f"{keras} / {native}"), Value(phase),
                 Value(f"{ctx.label(k, 'mode').text} / {ctx.label(n, 'mode').text}"),

@@ -185,6 +185,17 @@ class Selection:
         ]  # fmt: skip
         return Cell("throughput", framework, device, measurement, entry=won[-1]) if won else None
 
+    def in_run(self, cell: Cell, run_id: str) -> Cell | None:
+        """The record `cell` would show if only run `run_id` had been measured, as a cell
+        (None: that run has no such record): a comparison that must stay within one run."""
+        same = [
+            e for e in self.entries
+            if e.kind == cell.kind and e.run_id == run_id
+            and (e.framework, e.device, e.measurement) == (cell.framework, cell.device, cell.measurement)
+        ]  # fmt: skip
+        same = headline(same, cell.measurement.split("/")[0])
+        return Cell(cell.kind, cell.framework, cell.device, cell.measurement, entry=same[-1]) if same else None
+
     def mode_entries(self) -> dict[tuple[str, str, str, str], Entry]:
         """(device, framework, mode, measurement) -> the latest throughput record, every mode."""
         latest: dict[tuple[str, str, str, str], Entry] = {}

@@ -53,3 +53,17 @@ def test_readme_shows_keras_over_its_backend_under_the_results(tmp_path):
     assert f"**{TITLE}**" in text
     line = next(line for line in text.splitlines() if line.startswith("| CPU | keras-jax / jax | training"))
     assert "| 0.60 | [0.54, 0.66] |" in line
+
+
+def test_the_native_figure_comes_from_the_keras_records_run_when_a_later_run_measured_it_again(tmp_path):
+    """A later run of torch alone (another workload set, say) must not orphan keras-torch's
+    ratio: the ratio keeps to the run that measured both interleaved."""
+    for measurement in report.THROUGHPUT_MEASUREMENTS:
+        for framework, run, rate in (("torch", RUN1, 80.0), ("keras-torch", RUN1, 40.0), ("torch", RUN2, 120.0)):
+            write(tmp_path / "runs" / run, throughput(framework, "cpu", measurement, run, rate, rate / 20),
+                  environment(framework, gpu=False))  # fmt: skip
+    out = tmp_path / "report"
+    assert main(["report", "--results", str(tmp_path), "--out", str(out)]) == 0
+    rows = table((out / "REPORT.md").read_text(), TITLE)
+    torch_train = row(rows, "CPU", "keras-torch / torch", "training")
+    assert torch_train[5] == "80.0 [76.0, 84.0]" and torch_train[6] == "0.50" and torch_train[8] == RUN1
