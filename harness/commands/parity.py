@@ -43,7 +43,9 @@ Prove the implementations compute the same function, in tiers (docs/DESIGN.md).
     alexbench parity --size small --frameworks torch --data-parallel 0 --out-dir /tmp/parity
 
 Every framework starts from the same canonical weights and sees the same batches (batch {BATCH}),
-then follows a {STEPS}-step SGD trajectory ({sgd}; VGG-11: {TRAJECTORY_STEPS["vgg11"]} steps).
+then follows a {STEPS}-step SGD trajectory ({sgd}; VGG-11: {TRAJECTORY_STEPS["vgg11"]} steps,
+ResNet-18: {TRAJECTORY_STEPS["resnet18"]}; with BatchNorm, tier 1 also compares train-mode logits, the running
+statistics after every step and eval-mode logits after the trajectory).
 Tier 1 (float64, exact): every framework against every other and against an independent
 golden (a plain torch.nn float64 AlexNet trained with torch.optim.SGD): logits, loss, each
 gradient, the loss at every SGD step and each weight after the trajectory, <= {t[1]["weights"]} as
@@ -64,7 +66,8 @@ multi-controller, tf.distribute MultiWorkerMirroredStrategy) on --data-parallel 
 (default {DATA_PARALLEL}), each on its shard of the batch, against one process on the whole batch: the
 loss, every gradient, the loss at every step and the weights under tier 1's (float64) or
 tier 2's (float32) bounds; two wrong recipes (gradients summed over ranks, every rank on the
-same shard) must each miss the gradient bound by {1 / CONTROL_MARGIN:.0f}x or more. --data-parallel 0 skips them.
+same shard; with BatchNorm a third, each rank on its own batch statistics) must each miss the
+gradient bound by {1 / CONTROL_MARGIN:.0f}x or more. --data-parallel 0 skips them.
 Exit status 1 names tier, network, pair, tensor and step of every exceeded bound; a JSON
 record goes to OUT_DIR/parity-<UTC time>.json (OUT_DIR: ./results/parity unless --out-dir).
 """
