@@ -49,6 +49,10 @@ class Cells:
 
     def rank(self, ranks: dict[str, tuple[str, bool]], cell: Cell) -> Value:
         if cell.framework not in ranks:
+            if cell.entry is not None and cell.metric("images_per_s") is not None:
+                return Value(DASH, (self.notes.ref(
+                    f"{cell.framework} on {cell.device.upper()} was measured in run {cell.entry.run_id}, not beside "
+                    "the ranked frameworks: ranks compare the records of one run"),))  # fmt: skip
             return Value(DASH)  # the images/s cell says why
         text, no_ci = ranks[cell.framework]
         if no_ci:

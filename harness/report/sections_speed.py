@@ -15,8 +15,9 @@ def throughput(ctx: Cells) -> Section:
         "Throughput",
         text=[
             "Images per second: the median of per-step rates, with the 95% confidence interval of the median "
-            "(distribution-free). Rank is within a device; frameworks whose interval overlaps the leader's are "
-            "a tie within noise, not ranked apart."
+            "(distribution-free). Rank is within a device and one run (the run most of the figures come from; a "
+            "framework measured in another run is shown but not ranked); frameworks whose interval overlaps the "
+            "leader's are a tie within noise, not ranked apart."
         ],
     )
     for measurement in ctx.s.throughput_measurements:

@@ -234,8 +234,10 @@ class Selection:
         """framework -> (rank text, tie caused by a missing CI) among the frameworks on one
         device, within one precision class (the headline float32 cells, or the bfloat16
         modes a --modes best trial chose): sorted by median images/s; a leader and every
-        later framework whose CI overlaps the leader's share its rank, a tie within noise."""
-        rows = []
+        later framework whose CI overlaps the leader's share its rank, a tie within noise.
+        Only the records of one run are ranked (machine and load differ between runs): the
+        run most of the cells come from, the latest of equals; the others get no rank."""
+        cells = []
         for framework in self.frameworks:
             if klass == "float32":
                 cell = self.cell("throughput", framework, device, measurement)
@@ -243,10 +245,15 @@ class Selection:
                 cell = self.best(klass, framework, device, measurement)
                 if cell is None:
                     continue
-            rate = cell.metric("images_per_s")
-            if rate is not None:
+            if cell.metric("images_per_s") is not None:
+                cells.append(cell)
+        runs = [c.entry.run_id for c in sorted(cells, key=lambda c: c.entry.order)]
+        ranked = max(reversed(runs), key=runs.count) if runs else None
+        rows = []
+        for cell in cells:
+            if cell.entry.run_id == ranked:
                 ci = (cell.metric("images_per_s_ci95_low"), cell.metric("images_per_s_ci95_high"))
-                rows.append((-float(rate), framework, ci))
+                rows.append((-float(cell.metric("images_per_s")), cell.framework, ci))
         rows.sort()
         out: dict[str, tuple[str, bool]] = {}
         position = 0

@@ -113,8 +113,9 @@ def write_records(root: Path, parity: bool = True) -> Path:
             throughput("jax", "gpu", measurement, RUN1, 1500.0, 20.0, device_peak_bytes=None),
             environment("jax"),
         )
-        # the second run measured torch on the CPU again: the report shows this one by default
-        write(run2, throughput("torch", "cpu", measurement, RUN2, 101.0, 5.0), environment("torch", False))
+        # the second run measured the CPU again (torch a little faster): the report shows it by default
+        for framework, (rate, half) in {**cpu_rates, "torch": (101.0, 5.0)}.items():
+            write(run2, throughput(framework, "cpu", measurement, RUN2, rate, half), environment(framework, False))
     write(
         run1,
         Record("failure", "keras", "gpu", "throughput", RUN1, error=OOM, finished=finished(RUN1, 5)),
@@ -701,3 +702,18 @@ def test_accuracy_is_ranked_only_where_a_paired_test_says_so(tmp_path):
     ranks = [split_cell(r[10])[0] for r in table(markdown, TABLE_ACCURACY_TITLE)]
     assert ranks == [report.DASH] * 3  # n = 1: nothing is ranked
     assert any("nothing is ranked" in n for n in notes_of(markdown).values())
+
+
+def test_ranks_compare_the_records_of_one_run(tmp_path):
+    """A framework measured in another run (another machine or load) keeps its figure but is
+    not ranked against the others, and the note says which run it came from."""
+    for framework, run, rate in (("torch", RUN1, 80.0), ("jax", RUN1, 100.0), ("keras", RUN2, 200.0)):
+        write(tmp_path / "runs" / run, throughput(framework, "cpu", "train/compute_only", run, rate, 2.0),
+              environment(framework, gpu=False))  # fmt: skip
+    out = tmp_path / "report"
+    assert main(["report", "--results", str(tmp_path), "--out", str(out)]) == 0
+    markdown = (out / "REPORT.md").read_text()
+    rows = table(markdown, "Training, compute only (images/s)")
+    assert row(rows, "CPU", "jax")[7] == "1" and row(rows, "CPU", "torch")[7] == "2"
+    keras = row(rows, "CPU", "keras")
+    assert keras[5] == "200.0" and any(f"measured in run {RUN2}, not beside" in t for t in why(markdown, keras[7]))
