@@ -4,7 +4,7 @@
 #  2. a quick run of a small subset in the current environment (--python=same: no
 #     virtualenv is built), each benchmark once (--quick), nothing saved (--dry-run).
 # The subset, for every framework: one training step at batch 8 in the framework's default
-# mode for every model (alexnet, vgg11); for AlexNet also inference at batch 8 (default mode)
+# mode for every model (alexnet, vgg11, resnet18); for AlexNet also inference at batch 8 (default mode)
 # and the float32-vs-float64 logits parity of the torchvision variant. VGG-11's inference and
 # parity are left to full runs: the smoke check runs each benchmark in a fresh process
 # (framework import, model build, compilation), so each VGG-11 entry costs seconds of CI time,
