@@ -60,6 +60,9 @@ def tested() -> list[str]:
 
 tested.__test__ = False  # a helper the test modules import: not a test of its own
 
+
+tested.__test__ = False  # a helper the test modules import: not a test of its own
+
 # The longest test files, started first: `make test` runs the suite on two pytest-xdist workers
 # (--dist loadfile), and a long file picked up last would leave one worker idle to its end.
 FIRST = ("tests/impls/test_keras_backends.py", "tests/impls/test_torchvision_resnet.py")
