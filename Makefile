@@ -10,4 +10,4 @@ run: setup
 test:
 	bash scripts/setup.sh --test
 	.venv/bin/ruff check .
-	ALEXBENCH_REQUIRE_ALL=1 TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python -m pytest -q -n 2 --dist loadfile --durations=25
+	ALEXBENCH_REQUIRE_ALL=1 TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python -m pytest -q --durations=25

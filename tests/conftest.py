@@ -61,19 +61,6 @@ def tested() -> list[str]:
 tested.__test__ = False  # a helper the test modules import: not a test of its own
 
 
-tested.__test__ = False  # a helper the test modules import: not a test of its own
-
-# The longest test files, started first: `make test` runs the suite on two pytest-xdist workers
-# (--dist loadfile), and a long file picked up last would leave one worker idle to its end.
-FIRST = ("tests/impls/test_keras_backends.py", "tests/impls/test_torchvision_resnet.py")
-
-
-def pytest_collection_modifyitems(config, items):
-    def rank(item):
-        path = item.nodeid.split("::", 1)[0]
-        return FIRST.index(path) if path in FIRST else len(FIRST)
-
-    items.sort(key=rank)  # stable: every other test keeps its order
 
 
 @pytest.fixture(params=FRAMEWORKS)
