@@ -61,8 +61,6 @@ def tested() -> list[str]:
 tested.__test__ = False  # a helper the test modules import: not a test of its own
 
 
-
-
 @pytest.fixture(params=FRAMEWORKS)
 def framework(request) -> str:
     require(request.param)
