@@ -15,7 +15,6 @@ the file holds no weights nor gradients.
 """
 
 import gc
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ import pytest
 import impls
 from harness.parity import max_rel
 from tests.conftest import FRAMEWORKS, require
+from tests.impls.test_torchvision_weights import fixture_inputs
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "torchvision_resnet18_seed0.npz"
 # Max relative error from torchvision's, measured (torch 2.13 CPU, keras on TF, jax; logits
@@ -83,15 +83,6 @@ def torchvision_weights(fixture, tmp_path_factory):
     for name, values in bn.items():
         assert np.array_equal(weights[name].reshape(-1), values), name
     return weights
-
-
-def fixture_inputs(fixture):
-    rng = np.random.default_rng(int(fixture["input_seed"]))
-    x224 = rng.standard_normal(tuple(fixture["x224_shape"]), dtype=np.float32)
-    x_odd = rng.standard_normal(tuple(fixture["x_odd_shape"]), dtype=np.float32)
-    assert hashlib.sha256(x224.tobytes()).hexdigest() == str(fixture["x224_sha256"])
-    assert hashlib.sha256(x_odd.tobytes()).hexdigest() == str(fixture["x_odd_sha256"])
-    return {"224": x224, "odd": x_odd}
 
 
 def build(framework, dtype, size, weights):
