@@ -5,7 +5,9 @@ import pytest
 from harness.training import TrainSettings, train_and_evaluate
 from tests.conftest import require
 
-SETTINGS = TrainSettings(epochs=1, batch_size=32, image_size=63, train_subset=2048, test_subset=500, dropout=0.0)
+# width 0.5: a quarter of the parameters, the same pipeline, loss and update (what this proves)
+SETTINGS = TrainSettings(width=0.5, epochs=1, batch_size=32, image_size=63, train_subset=2048, test_subset=500,
+                         dropout=0.0)  # fmt: skip
 
 
 def test_short_real_training_lowers_the_loss_and_beats_chance(fashion):
@@ -15,7 +17,7 @@ def test_short_real_training_lowers_the_loss_and_beats_chance(fashion):
     assert not result.diverged
     epoch = result.final
     # Chance on 10 balanced classes is 10% top-1 and a loss of ln(10) = 2.303. Measured
-    # with torch 2.13 on CPU: test loss 1.64, top-1 33%, top-5 94% after these 64 steps.
+    # with torch 2.13 on CPU: test loss 1.33, top-1 53%, top-5 93% after these 64 steps.
     assert epoch.test_loss < 2.0, epoch
     assert epoch.test_top1 > 0.25, epoch
 
