@@ -5,7 +5,7 @@ import pytest
 from harness.training import TrainSettings, train_and_evaluate
 from tests.conftest import require
 
-# width 0.5: a quarter of the parameters, the same pipeline, loss and update (what this proves)
+# width 0.5: about a quarter of the parameters, the same pipeline, loss and update (what this proves)
 SETTINGS = TrainSettings(width=0.5, epochs=1, batch_size=32, image_size=63, train_subset=2048, test_subset=500,
                          dropout=0.0)  # fmt: skip
 
