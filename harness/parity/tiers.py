@@ -79,17 +79,19 @@ def each_model(
     return runs, failures, skipped
 
 
-def _trajectories(inputs: Inputs, frameworks, dtype: str, tier: int, variant: str, size: str, device: str):
-    """Each framework's Run on the parity inputs; float64 runs are kept compact (as
-    differences from the golden) so that all of them fit in memory for the pairwise checks."""
+def _trajectories(inputs: Inputs, frameworks, dtype: str, tier: int, variant: str, size: str, device: str,
+                  modes: dict[str, str] | None = None):  # fmt: skip
+    """Each framework's Run on the parity inputs (in its default mode, or modes[framework]);
+    float64 runs are kept compact (as differences from the golden) so that all of them fit
+    in memory for the pairwise checks."""
     base = inputs.golden if dtype == "float64" else None
 
     def use(model, label):
         return run_model(model, inputs.weights, inputs.batches, inputs.steps, label, base=base)
 
     config = inputs.config.replace(dtype=dtype)
-    runs, failures, _ = each_model([(f, None) for f in frameworks], config, use, tier, variant, size, device,
-                                   inputs.optimizer)  # fmt: skip
+    labels = [(f, (modes or {}).get(f)) for f in frameworks]
+    runs, failures, _ = each_model(labels, config, use, tier, variant, size, device, inputs.optimizer)
     return runs, failures
 
 
@@ -103,16 +105,18 @@ def tier1(
     optimizer: SGDConfig | None = None,
     device: str = "cpu",
     inputs: Inputs | None = None,
+    modes: dict[str, str] | None = None,
 ) -> list[Check]:
     """Tier 1 in float64 on `config` (default: the small config of `variant`): every
     framework against the golden and pairwise; logits, loss, gradients, the loss at every
     step and the weights after `steps` steps. Pass `inputs` (make_inputs) to share the
-    golden with tier2. Unavailable frameworks are left out (see select_frameworks)."""
+    golden with tier2. Unavailable frameworks are left out (see select_frameworks). Each
+    framework runs in its default mode, or in modes[framework] (labelled FRAMEWORK:MODE)."""
     inputs = inputs or make_inputs(config or small_config(variant), steps, batch, seed, optimizer)
     frameworks, _ = select_frameworks(frameworks)
     golden = inputs.ensure_references(float32=False)
     size = size_label(inputs.config)
-    runs, rows = _trajectories(inputs, frameworks, "float64", 1, variant, size, device)
+    runs, rows = _trajectories(inputs, frameworks, "float64", 1, variant, size, device, modes)
     rows += all_pairs(golden, runs, 1, variant, size)
     return rows
 

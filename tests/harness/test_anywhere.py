@@ -63,19 +63,19 @@ def test_run_scale_parity_report_from_a_folder_of_ones_own(tmp_path, mini_fashio
     # run: one framework, one seed, one epoch on 20 images; its checkpoint is written by the worker
     run = cli("run", "--frameworks", "torch", "--devices", "cpu", "--skip-throughput", "--epochs", "1",
               "--train-subset", "20", "--train-image-size", "63", "--seeds", "1", "--data-dir", "fashion",
-              "--run-id", "here")  # fmt: skip
+              "--width", "0.125", "--run-id", "here")  # fmt: skip
     assert "accuracy, seed 0: done" in run.stderr  # no terminal: a plain progress line per finished step
     again = cli("run", "--frameworks", "torch", "--devices", "cpu", "--skip-throughput", "--epochs", "1",
                 "--train-subset", "20", "--train-image-size", "63", "--seeds", "1", "--data-dir", "fashion",
-                "--resume")  # fmt: skip  (the latest run under ./results)
+                "--width", "0.125", "--resume")  # fmt: skip  (the latest run under ./results)
     assert "already recorded (--resume)" in again.stdout
     # scale: torch at world size 1, through the engine (torchrun) and without it
     cli("scale", "--frameworks", "torch", "--nproc", "1", "--threads", "1", "--batch", "2", "--image-size", "63",
-        "--steps", "1", "--warmup", "1", "--rounds", "1", "--run-id", "scaled")  # fmt: skip
+        "--steps", "1", "--warmup", "1", "--rounds", "1", "--width", "0.125", "--run-id", "scaled")  # fmt: skip
     cli("scale", "--frameworks", "torch", "--nproc", "1", "--write-task", "task.json")
     # parity: tiers 1 and 2 at the initial weights, torch only, no data-parallel launch
     cli("parity", "--size", "small", "--variants", "torchvision", "--steps", "0", "--frameworks", "torch",
-        "--modes", "none", "--data-parallel", "0", "--out-dir", "results/parity")  # fmt: skip
+        "--modes", "none", "--data-parallel", "0", "--width", "0.125", "--out-dir", "results/parity")  # fmt: skip
     cli("report")
 
     assert snapshot(ROOT) == before, "a command wrote under the project's root"

@@ -1,5 +1,7 @@
 """The torch implementation against a plain torch.nn AlexNet written out independently
-(the parity golden, harness.reference.golden)."""
+(the parity golden, harness.reference.golden). The function and the update rule at
+SMALL_WIDTH (they do not depend on the channel counts; tests/harness/parity/test_parity.py
+checks the full size and width)."""
 
 import numpy as np
 import pytest
@@ -10,14 +12,14 @@ from torch import nn  # noqa: E402
 import impls  # noqa: E402
 from harness.parity import max_rel  # noqa: E402
 from harness.reference.golden import reference  # noqa: E402
-from impls.config import tiny_config  # noqa: E402
+from impls.config import small_config, tiny_config  # noqa: E402
 from tests.conftest import batch  # noqa: E402
 
 
 @pytest.mark.parametrize("variant", ["torchvision", "paper"])
 @pytest.mark.parametrize("size", [(67, 67), (100, 80)])
 def test_forward_and_gradients_match_plain_torch(variant, size):
-    config = tiny_config(variant, image_size=size, dtype="float64")
+    config = small_config(variant, image_size=size, dtype="float64")
     model = impls.create("torch", config)
     net = reference(config)
     images, labels = batch(config)
@@ -34,7 +36,7 @@ def test_forward_and_gradients_match_plain_torch(variant, size):
 
 
 def test_train_steps_match_hand_written_sgd_and_torch_optim():
-    config = tiny_config(dtype="float64")
+    config = small_config(dtype="float64")
     opt = impls.SGDConfig(lr=0.02, momentum=0.9, weight_decay=5e-4)
     model = impls.create("torch", config, optimizer=opt)
     net = reference(config)

@@ -32,10 +32,12 @@ TOLERANCE = {
     "vgg11": {"float32": 1e-5, "float64": 1e-12},
 }
 SIZES = (("224", (224, 224), "logits224"), ("odd", (127, 191), "logits_odd"))
-# VGG-11 in float64 at 224 (15 GFLOP per image in TF's and XLA's float64 CPU convolutions) is
-# the slowest check of the suite: its float64 proof is at 127x191 (every operation, the pool
-# doing real work), its 224x224 one in float32.
-SKIPPED = {("vgg11", "float64", "224")}
+# VGG-11 here is the full-size proof that torchvision's 133M-parameter state_dict loads and
+# gives its logits: float32 at 224 only. Its float64 checks (15 GFLOP per image in TF's and
+# XLA's slow float64 CPU convolutions; 100 s of CI) are left to tests/harness/parity/
+# test_vgg_parity.py, where tier 1 proves every operation to 1e-9 (the adaptive pool doing real
+# work, training included) at a reduced width and size; AlexNet keeps both dtypes at both sizes.
+SKIPPED = {("vgg11", "float64", "224"), ("vgg11", "float64", "odd"), ("vgg11", "float32", "odd")}
 
 
 def regenerate(model: str):
@@ -90,6 +92,8 @@ def test_torchvision_state_dict_gives_torchvision_logits(framework, dtype, torch
     weights = impls.load_weights(path)
     inputs = fixture_inputs(fixture)
     suffix = {"float32": "f32", "float64": "f64"}[dtype]
+    if all((model_name, dtype, key) in SKIPPED for key, _, _ in SIZES):
+        pytest.skip(f"{model_name} in {dtype}: proven at a reduced size (see SKIPPED)")
     for key, size, logits in SIZES:
         if (model_name, dtype, key) in SKIPPED:
             continue
