@@ -37,13 +37,13 @@ class RawWorker(Worker):
     def _bench_setup(self, config: dict, batch_size: int, warmup: int, seed: int, mode: str | None) -> dict:
         from harness.reference import rawloops
 
-        if config.get("width", 1.0) != 1.0 or config.get("variant", "torchvision") != "torchvision":
-            raise ValueError("the raw loops are torchvision's networks at their published width")
+        if config.get("variant", "torchvision") != "torchvision":
+            raise ValueError("the raw loops are torchvision's networks")
         start = time.perf_counter()
         self.loop = rawloops.build(
             self.framework, mode, batch_size=batch_size, image_size=config["image_size"][0],
             in_channels=config["in_channels"], num_classes=config["num_classes"], dropout=config["dropout"],
-            device=self.device, model=config.get("model", "alexnet"),
+            device=self.device, model=config.get("model", "alexnet"), width=config.get("width", 1.0),
         )  # fmt: skip
         warm = {"train": [], "inference": []}
         for _ in range(max(1, warmup)):
@@ -64,10 +64,11 @@ def measure(framework: str, mode: str, settings: dict, log_dir: Path, model: str
     """Both workers for one framework, mode and network (a name of impls.models(), which the
     raw loops write out too): set up, then interleaved blocks.
 
-    settings: device, threads, image_size, batch_size, num_classes, repeats, warmup,
-    train_steps, inference_steps."""
+    settings: device, threads, image_size, batch_size, num_classes, width (default 1), repeats,
+    warmup, train_steps, inference_steps."""
     s = settings
-    config = impls.AlexNetConfig(model=model, num_classes=s["num_classes"], image_size=s["image_size"]).to_dict()
+    config = impls.AlexNetConfig(model=model, num_classes=s["num_classes"], image_size=s["image_size"],
+                                 width=s.get("width", 1.0)).to_dict()  # fmt: skip
     log = f"{model}-{framework}-{mode}"
     procs = {
         "ours": WorkerProcess(framework, s["device"], s["threads"], "ieee", log_dir / f"{log}.log"),

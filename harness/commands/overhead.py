@@ -31,8 +31,9 @@ A benchmark, not a test: for each network, framework and mode, two subprocesses 
 same settings (network, threads, batch, input size, precision): `ours` is the real harness
 worker (exactly the compute-only steps `alexbench run` times) and `raw` is the loop in
 harness/reference/rawloops.py, written directly in the framework (it has {", ".join(RAW_MODELS)},
-torchvision's networks at their published width). Each is timed by the same code path (one
-perf_counter pair around each step, the step returning the loss / the logits to the host).
+torchvision's networks, at their published width unless --width scales both sides alike).
+Each is timed by the same code path (one perf_counter pair around each step, the step
+returning the loss / the logits to the host).
 Blocks are interleaved, ours raw ours raw ..., so the machine's drift hits both alike.
 
 Printed per network, framework, mode and phase: the median step time of each, and the ratio
@@ -58,6 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image-size", type=int, default=224)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--num-classes", type=int, default=1000)
+    parser.add_argument("--width", type=float, default=1.0,
+                        help="scales every channel count and hidden width of both sides (default 1: the published "
+                        "networks)")  # fmt: skip
     parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds (ours, raw / raw, ours)")
     parser.add_argument("--train-steps", type=int, default=3, help="training steps per block")
     parser.add_argument("--inference-steps", type=int, default=6, help="inference steps per block")
@@ -100,13 +104,15 @@ def main(args: argparse.Namespace) -> int:
         if model not in RAW_MODELS:
             raise ConfigError(f"no plain loop of {model} in harness/reference/rawloops.py; it has "
                               f"{', '.join(RAW_MODELS)}")  # fmt: skip
-        impls.AlexNetConfig(model=model, image_size=args.image_size)  # a size we cannot build fails now
+        impls.AlexNetConfig(model=model, image_size=args.image_size, width=args.width)  # what cannot build fails now
     modes = best_modes(frameworks, args) if args.modes.strip() == "best" else parse_modes(args.modes, frameworks)
     layout = results.Layout(args.out)
     stamp = results.utc_stamp()
-    settings = {k: getattr(args, k) for k in ("device", "threads", "image_size", "batch_size", "num_classes",
-                                               "repeats", "warmup", "train_steps", "inference_steps")}  # fmt: skip
-    print(f"alexbench overhead: {', '.join(models)} at {args.image_size}x{args.image_size}, batch "
+    names = ("device", "threads", "image_size", "batch_size", "num_classes", "width", "repeats", "warmup",
+             "train_steps", "inference_steps")  # fmt: skip
+    settings = {k: getattr(args, k) for k in names}
+    scale = f", width {args.width:g}" if args.width != 1.0 else ""
+    print(f"alexbench overhead: {', '.join(models)} at {args.image_size}x{args.image_size}{scale}, batch "
           f"{args.batch_size}, {args.repeats} interleaved rounds of {args.train_steps} train + "
           f"{args.inference_steps} inference steps")  # fmt: skip
     outcomes = []

@@ -22,7 +22,8 @@ The rules, on purpose:
 The networks (MODELS) are torchvision's: AlexNet (64-192-384-256-256 convolutions, adaptive
 average pooling to 6x6, 4096-4096 classifier with dropout) and VGG-11 (configuration A: eight
 3x3 convolutions, 64 to 512 channels, five 2x2 max pools, adaptive average pooling to 7x7,
-the same 4096-4096 classifier), at their published widths. The numerics are NOT meant to
+the same 4096-4096 classifier), at their published widths or at a `width` that scales every
+channel count and hidden width as impls' configs do (tests run them small). The numerics are NOT meant to
 match the harness's (different initializations, Keras's decoupled weight decay): only the
 work per step is the same. Importing this module imports no framework; each is loaded by
 the builder that needs it.
@@ -120,6 +121,12 @@ def _adaptive_pool_matrix(side: int, out: int) -> np.ndarray:
     return matrix
 
 
+def scaled(channels: int, width: float) -> int:
+    """A channel count or hidden width times `width`, rounded, at least 1: impls' rule for
+    torchvision's networks (which have no groups), written again here (nothing from impls)."""
+    return max(1, int(round(channels * width)))
+
+
 def _min_image_size(model: str = "alexnet") -> int:
     size = 1
     while final_map_size(size, model) < 1:
@@ -139,12 +146,14 @@ def build(
     seed: int = 0,
     device: str = "cpu",
     model: str = "alexnet",
+    width: float = 1.0,
 ) -> RawLoop:
     """A plain `model` loop (see MODELS) for `framework` in `mode` (see MODES), ready to run.
 
     Builds the network, one random batch (standard-normal images, uniform labels) already on
     `device` ("cpu" or "gpu"), SGD (lr 0.01, momentum 0.9, weight decay 5e-4) and mean
-    softmax cross-entropy. Nothing is compiled here: the first call of `train_step` and of
+    softmax cross-entropy. `width` scales every channel count and hidden width (impls'
+    rule, `scaled`; 1: the published network). Nothing is compiled here: the first call of `train_step` and of
     `predict` traces/compiles, so run each once before timing.
     """
     if framework not in MODES:
@@ -163,6 +172,8 @@ def build(
         raise ValueError(f"need in_channels >= 1 and num_classes >= 2, got {in_channels} and {num_classes}")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    if not 0.0 < width <= 4.0:
+        raise ValueError(f"width must be in (0, 4] (1 is the published network), got {width}")
 
     # The same data for every framework: NHWC float32 images, int64 labels.
     rng = np.random.default_rng(seed)
@@ -173,68 +184,72 @@ def build(
 
     builder = {"torch": _build_torch, "keras": _build_keras, "jax": _build_jax, **BUILDERS}[framework]
     train_step, predict = builder(
-        mode, images, labels, model=model, num_classes=num_classes, dropout=dropout, seed=seed, device=device
+        mode, images, labels, model=model, num_classes=num_classes, dropout=dropout, seed=seed, device=device,
+        width=width,
     )
     return RawLoop(framework, mode, train_step, predict, model)
 
 
 # ------------------------------------------------------------------------------- PyTorch
-def _torch_alexnet(nn, in_channels: int, num_classes: int, dropout: float, side: int):
+def _torch_alexnet(nn, in_channels: int, num_classes: int, dropout: float, side: int, width: float = 1.0):
     # Like torchvision, but AdaptiveAvgPool2d is left out where it would be the identity.
     pooled = POOLED["alexnet"]
     avgpool = [] if side == pooled else [nn.AdaptiveAvgPool2d((pooled, pooled))]
+    c1, c2, c3, c4, c5 = (scaled(c, width) for c in (64, 192, 384, 256, 256))
+    hidden = scaled(HIDDEN, width)
     return nn.Sequential(
-        nn.Conv2d(in_channels, 64, kernel_size=11, stride=4, padding=2),
+        nn.Conv2d(in_channels, c1, kernel_size=11, stride=4, padding=2),
         nn.ReLU(inplace=True),
         nn.MaxPool2d(kernel_size=3, stride=2),
-        nn.Conv2d(64, 192, kernel_size=5, padding=2),
+        nn.Conv2d(c1, c2, kernel_size=5, padding=2),
         nn.ReLU(inplace=True),
         nn.MaxPool2d(kernel_size=3, stride=2),
-        nn.Conv2d(192, 384, kernel_size=3, padding=1),
+        nn.Conv2d(c2, c3, kernel_size=3, padding=1),
         nn.ReLU(inplace=True),
-        nn.Conv2d(384, 256, kernel_size=3, padding=1),
+        nn.Conv2d(c3, c4, kernel_size=3, padding=1),
         nn.ReLU(inplace=True),
-        nn.Conv2d(256, 256, kernel_size=3, padding=1),
+        nn.Conv2d(c4, c5, kernel_size=3, padding=1),
         nn.ReLU(inplace=True),
         nn.MaxPool2d(kernel_size=3, stride=2),
         *avgpool,
         nn.Flatten(),
         nn.Dropout(p=dropout),
-        nn.Linear(256 * pooled * pooled, HIDDEN),
+        nn.Linear(c5 * pooled * pooled, hidden),
         nn.ReLU(inplace=True),
         nn.Dropout(p=dropout),
-        nn.Linear(HIDDEN, HIDDEN),
+        nn.Linear(hidden, hidden),
         nn.ReLU(inplace=True),
-        nn.Linear(HIDDEN, num_classes),
+        nn.Linear(hidden, num_classes),
     )
 
 
-def _torch_vgg11(nn, in_channels: int, num_classes: int, dropout: float, side: int):
+def _torch_vgg11(nn, in_channels: int, num_classes: int, dropout: float, side: int, width: float = 1.0):
     # torchvision's make_layers(cfgs["A"]) (no batch norm), AdaptiveAvgPool2d left out where it is the identity.
     features, channels = [], in_channels
     for item in VGG11_CFG:
         if item == "M":
             features.append(nn.MaxPool2d(kernel_size=2, stride=2))
         else:
-            features += [nn.Conv2d(channels, item, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
-            channels = item
-    pooled = POOLED["vgg11"]
+            features += [nn.Conv2d(channels, scaled(item, width), kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+            channels = scaled(item, width)
+    pooled, hidden = POOLED["vgg11"], scaled(HIDDEN, width)
     avgpool = [] if side == pooled else [nn.AdaptiveAvgPool2d((pooled, pooled))]
     return nn.Sequential(
         *features,
         *avgpool,
         nn.Flatten(),
-        nn.Linear(channels * pooled * pooled, HIDDEN),
+        nn.Linear(channels * pooled * pooled, hidden),
         nn.ReLU(inplace=True),
         nn.Dropout(p=dropout),
-        nn.Linear(HIDDEN, HIDDEN),
+        nn.Linear(hidden, hidden),
         nn.ReLU(inplace=True),
         nn.Dropout(p=dropout),
-        nn.Linear(HIDDEN, num_classes),
+        nn.Linear(hidden, num_classes),
     )
 
 
-def _build_torch(mode: str, images: np.ndarray, labels: np.ndarray, *, model, num_classes, dropout, seed, device):
+def _build_torch(mode: str, images: np.ndarray, labels: np.ndarray, *, model, num_classes, dropout, seed, device,
+                 width):  # fmt: skip
     import torch
     import torch.nn.functional as F
     from torch import nn
@@ -245,7 +260,7 @@ def _build_torch(mode: str, images: np.ndarray, labels: np.ndarray, *, model, nu
     torch.manual_seed(seed)  # the default initialization and the dropout masks
 
     network = {"alexnet": _torch_alexnet, "vgg11": _torch_vgg11}[model]
-    net = network(nn, images.shape[-1], num_classes, dropout, final_map_size(images.shape[1], model)).to(dev)
+    net = network(nn, images.shape[-1], num_classes, dropout, final_map_size(images.shape[1], model), width).to(dev)
     x = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous().to(dev)  # NCHW
     y = torch.from_numpy(labels).to(dev)
     if mode != "eager":  # channels_last, compile and bf16 all use PyTorch's recommended layout for convnets
@@ -287,45 +302,50 @@ def _keras_pooling(layers, side: int, pooled: int) -> list:
     return [layers.UpSampling2D(pooled)] if side == 1 else [layers.AdaptiveAveragePooling2D(pooled)]
 
 
-def _keras_alexnet(layers, num_classes: int, dropout: float, side: int) -> list:
+def _keras_alexnet(layers, num_classes: int, dropout: float, side: int, width: float = 1.0) -> list:
+    c1, c2, c3, c4, c5 = (scaled(c, width) for c in (64, 192, 384, 256, 256))
+    hidden = scaled(HIDDEN, width)
     return [
         # torch's symmetric padding 2 (TF's "same" would pad 3 and 4 here, one more output row)
         layers.ZeroPadding2D(2),
-        layers.Conv2D(64, 11, strides=4, activation="relu"),
+        layers.Conv2D(c1, 11, strides=4, activation="relu"),
         layers.MaxPooling2D(3, strides=2),
-        layers.Conv2D(192, 5, padding="same", activation="relu"),
+        layers.Conv2D(c2, 5, padding="same", activation="relu"),
         layers.MaxPooling2D(3, strides=2),
-        layers.Conv2D(384, 3, padding="same", activation="relu"),
-        layers.Conv2D(256, 3, padding="same", activation="relu"),
-        layers.Conv2D(256, 3, padding="same", activation="relu"),
+        layers.Conv2D(c3, 3, padding="same", activation="relu"),
+        layers.Conv2D(c4, 3, padding="same", activation="relu"),
+        layers.Conv2D(c5, 3, padding="same", activation="relu"),
         layers.MaxPooling2D(3, strides=2),
         *_keras_pooling(layers, side, POOLED["alexnet"]),
         layers.Flatten(),
         layers.Dropout(dropout),
-        layers.Dense(HIDDEN, activation="relu"),
+        layers.Dense(hidden, activation="relu"),
         layers.Dropout(dropout),
-        layers.Dense(HIDDEN, activation="relu"),
+        layers.Dense(hidden, activation="relu"),
         layers.Dense(num_classes),
     ]
 
 
-def _keras_vgg11(layers, num_classes: int, dropout: float, side: int) -> list:
+def _keras_vgg11(layers, num_classes: int, dropout: float, side: int, width: float = 1.0) -> list:
     # a 3x3 stride-1 "same" convolution pads 1 on every side, as torch's padding=1
-    features = [layers.MaxPooling2D(2) if item == "M" else layers.Conv2D(item, 3, padding="same", activation="relu")
+    features = [layers.MaxPooling2D(2) if item == "M"
+                else layers.Conv2D(scaled(item, width), 3, padding="same", activation="relu")
                 for item in VGG11_CFG]  # fmt: skip
+    hidden = scaled(HIDDEN, width)
     return [
         *features,
         *_keras_pooling(layers, side, POOLED["vgg11"]),
         layers.Flatten(),
-        layers.Dense(HIDDEN, activation="relu"),
+        layers.Dense(hidden, activation="relu"),
         layers.Dropout(dropout),
-        layers.Dense(HIDDEN, activation="relu"),
+        layers.Dense(hidden, activation="relu"),
         layers.Dropout(dropout),
         layers.Dense(num_classes),
     ]
 
 
-def _build_keras(mode: str, images: np.ndarray, labels: np.ndarray, *, model, num_classes, dropout, seed, device):
+def _build_keras(mode: str, images: np.ndarray, labels: np.ndarray, *, model, num_classes, dropout, seed, device,
+                 width):  # fmt: skip
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import keras
     import tensorflow as tf
@@ -354,7 +374,7 @@ def _build_keras(mode: str, images: np.ndarray, labels: np.ndarray, *, model, nu
             net = keras.Sequential(
                 [
                     keras.Input(shape=(height, height, in_channels)),
-                    *network(layers, num_classes, dropout, final_map_size(height, model)),
+                    *network(layers, num_classes, dropout, final_map_size(height, model), width),
                     # float32 logits for the loss, as the guide recommends for the model's output
                     *([layers.Activation("linear", dtype="float32")] if mode == "bf16" else []),
                 ]
@@ -396,17 +416,18 @@ def _build_keras(mode: str, images: np.ndarray, labels: np.ndarray, *, model, nu
 
 
 # ---------------------------------------------------------------------------- plain JAX
-def _jax_layers(model: str, in_channels: int, num_classes: int):
+def _jax_layers(model: str, in_channels: int, num_classes: int, width: float = 1.0):
     """(convs, denses, dense indices with dropout before them). A conv is (name, in, out,
     kernel, stride, padding, (window, stride) of the max pool after it or None): NHWC
     activations, HWIO kernels; a dense is (name, in, out)."""
     if model == "alexnet":
+        c1, c2, c3, c4, c5 = (scaled(c, width) for c in (64, 192, 384, 256, 256))
         convs = [
-            ("conv1", in_channels, 64, 11, 4, 2, (3, 2)),
-            ("conv2", 64, 192, 5, 1, 2, (3, 2)),
-            ("conv3", 192, 384, 3, 1, 1, None),
-            ("conv4", 384, 256, 3, 1, 1, None),
-            ("conv5", 256, 256, 3, 1, 1, (3, 2)),
+            ("conv1", in_channels, c1, 11, 4, 2, (3, 2)),
+            ("conv2", c1, c2, 5, 1, 2, (3, 2)),
+            ("conv3", c2, c3, 3, 1, 1, None),
+            ("conv4", c3, c4, 3, 1, 1, None),
+            ("conv5", c4, c5, 3, 1, 1, (3, 2)),
         ]
         dropout_before = (0, 1)  # dropout, fc1, relu, dropout, fc2, relu, fc3
     else:  # vgg11: torchvision's cfgs["A"], a 2x2 max pool after each "M"
@@ -415,15 +436,17 @@ def _jax_layers(model: str, in_channels: int, num_classes: int):
             if item == "M":
                 convs[-1] = (*convs[-1][:-1], (2, 2))
             else:
-                convs.append((f"conv{len(convs) + 1}", channels, item, 3, 1, 1, None))
-                channels = item
+                convs.append((f"conv{len(convs) + 1}", channels, scaled(item, width), 3, 1, 1, None))
+                channels = scaled(item, width)
         dropout_before = (1, 2)  # fc1, relu, dropout, fc2, relu, dropout, fc3
     flat = convs[-1][2] * POOLED[model] ** 2
-    denses = [("fc1", flat, HIDDEN), ("fc2", HIDDEN, HIDDEN), ("fc3", HIDDEN, num_classes)]
+    hidden = scaled(HIDDEN, width)
+    denses = [("fc1", flat, hidden), ("fc2", hidden, hidden), ("fc3", hidden, num_classes)]
     return convs, denses, dropout_before
 
 
-def _build_jax(mode: str, images: np.ndarray, labels: np.ndarray, *, model, num_classes, dropout, seed, device):
+def _build_jax(mode: str, images: np.ndarray, labels: np.ndarray, *, model, num_classes, dropout, seed, device,
+               width):  # fmt: skip
     import jax
     import jax.numpy as jnp
     from jax import lax
@@ -435,7 +458,7 @@ def _build_jax(mode: str, images: np.ndarray, labels: np.ndarray, *, model, num_
 
     dev = jax.devices("gpu")[0] if device == "gpu" else jax.devices("cpu")[0]
     compute_dtype = jnp.bfloat16 if mode == "bf16" else jnp.float32
-    convs, denses, dropout_before = _jax_layers(model, images.shape[-1], num_classes)
+    convs, denses, dropout_before = _jax_layers(model, images.shape[-1], num_classes, width)
 
     # PyTorch's default Conv/Linear init (uniform, bound 1/sqrt(fan_in)), which torchvision's
     # AlexNet trains from at this lr and momentum; a lecun/he normal init diverges there.

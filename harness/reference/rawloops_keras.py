@@ -35,7 +35,7 @@ def _keras(backend: str):
     return keras
 
 
-def _network(keras, mode: str, images: np.ndarray, model: str, num_classes: int, dropout: float):
+def _network(keras, mode: str, images: np.ndarray, model: str, num_classes: int, dropout: float, width: float):
     """rawloops' keras.Sequential network, under the mixed-bfloat16 policy in mode bf16."""
     from keras import layers
 
@@ -47,7 +47,7 @@ def _network(keras, mode: str, images: np.ndarray, model: str, num_classes: int,
     try:
         return keras.Sequential([
             keras.Input(shape=(height, height, in_channels)),
-            *network(layers, num_classes, dropout, rawloops.final_map_size(height, model)),
+            *network(layers, num_classes, dropout, rawloops.final_map_size(height, model), width),
             *([layers.Activation("linear", dtype="float32")] if mode == "bf16" else []),
         ])  # fmt: skip
     finally:
@@ -60,7 +60,8 @@ def _sgd(keras):
     )
 
 
-def build_jax(mode: str, images: np.ndarray, labels: np.ndarray, *, model, num_classes, dropout, seed, device):
+def build_jax(mode: str, images: np.ndarray, labels: np.ndarray, *, model, num_classes, dropout, seed, device,
+              width):  # fmt: skip
     keras = _keras("jax")
     import jax
 
@@ -69,7 +70,7 @@ def build_jax(mode: str, images: np.ndarray, labels: np.ndarray, *, model, num_c
     where = "gpu:0" if device == "gpu" else "cpu:0"
     keras.utils.set_random_seed(seed)
     with keras.device(where):
-        net = _network(keras, mode, images, model, num_classes, dropout)
+        net = _network(keras, mode, images, model, num_classes, dropout, width)
         loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         optimizer = _sgd(keras)
         optimizer.build(net.trainable_variables)
@@ -105,7 +106,8 @@ def build_jax(mode: str, images: np.ndarray, labels: np.ndarray, *, model, num_c
     return train_step, predict
 
 
-def build_torch(mode: str, images: np.ndarray, labels: np.ndarray, *, model, num_classes, dropout, seed, device):
+def build_torch(mode: str, images: np.ndarray, labels: np.ndarray, *, model, num_classes, dropout, seed, device,
+              width):  # fmt: skip
     keras = _keras("torch")
     import torch
 
@@ -114,7 +116,7 @@ def build_torch(mode: str, images: np.ndarray, labels: np.ndarray, *, model, num
     where = "cuda" if device == "gpu" else "cpu"
     keras.utils.set_random_seed(seed)
     with keras.device(where):
-        net = _network(keras, mode, images, model, num_classes, dropout)
+        net = _network(keras, mode, images, model, num_classes, dropout, width)
         loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         optimizer = _sgd(keras)
         optimizer.build(net.trainable_variables)

@@ -100,8 +100,9 @@ def test_checkpoints_are_one_file_per_model_and_seed():
 
 
 def test_overhead_runs_the_chosen_network_on_both_sides(tmp_path, capsys):
-    """vgg11 at its smallest input, torch, one block of one step each: ours and the raw loop both
-    build VGG-11 (the raw worker says which network it built), and the document names it. ~20 s."""
+    """vgg11 at its smallest input and width 1/8, torch, one block of one step each: ours and the
+    raw loop both build VGG-11 (the raw worker says which network it built) at that width (the
+    same parameter count: tests/harness/reference/test_rawloops.py), and the document names it."""
     import json
 
     from impls.modes import DEFAULT_MODE
@@ -111,15 +112,15 @@ def test_overhead_runs_the_chosen_network_on_both_sides(tmp_path, capsys):
     mode = DEFAULT_MODE["torch"]
     args = ["overhead", "--frameworks", "torch", "--models", "vgg11", "--image-size", "32", "--batch-size", "2",
             "--num-classes", "10", "--repeats", "1", "--train-steps", "1", "--inference-steps", "1", "--warmup",
-            "1", "--threads", "1", "--out", str(tmp_path)]  # fmt: skip
+            "1", "--threads", "1", "--width", "0.125", "--out", str(tmp_path)]  # fmt: skip
     assert main(args) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
-    assert "alexbench overhead: vgg11 at 32x32, batch 2" in out
+    assert "alexbench overhead: vgg11 at 32x32, width 0.125, batch 2" in out
     rows = [line.split()[:4] for line in out.splitlines() if line.startswith("vgg11 ")]
     assert rows == [["vgg11", "torch", mode, "train"], ["vgg11", "torch", mode, "inference"]]
     (path,) = (tmp_path / "overhead").glob("overhead-*.json")
     document = json.loads(path.read_text())
-    assert document["settings"]["models"] == "vgg11"
+    assert document["settings"]["models"] == "vgg11" and document["settings"]["width"] == 0.125
     (result,) = document["results"]
     assert (result["model"], result["framework"], result["mode"]) == ("vgg11", "torch", mode)
     logs = sorted(p.name for p in (tmp_path / "overhead" / "logs").iterdir())

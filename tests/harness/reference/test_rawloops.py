@@ -1,7 +1,8 @@
 """harness.reference.rawloops: the plain per-framework loops that the harness is benchmarked against.
 
-Small on purpose (67x67 images, batch 2, no dropout; VGG-11 at 32x32): these check that every
-loop builds, trains (the loss goes down), predicts, and rejects what it does not support, not speed.
+Small on purpose (67x67 images, batch 2, no dropout; VGG-11 at 32x32; both at width 1/8, whose
+channel counts are impls' at that width): these check that every loop builds, trains (the loss
+goes down), predicts, and rejects what it does not support, not speed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from harness.reference import rawloops
 from tests.conftest import FRAMEWORKS, ROOT, require
 
 SIZE, BATCH = 67, 2  # 67: the last feature map is 1x1, so the 6x6 pooling path runs
+WIDTH = 0.125  # impls.config.SMALL_WIDTH: what is checked here does not depend on the channel counts
 FAST_CASES = [
     (framework, mode)
     for framework, modes in rawloops.MODES.items()
@@ -31,7 +33,7 @@ FAST_CASES = [
 def check_loop(framework: str, mode: str) -> list[float]:
     """Build, then: a step, predict, three more steps. Returns the four losses."""
     require(framework)
-    loop = rawloops.build(framework, mode, batch_size=BATCH, image_size=SIZE, dropout=0.0)
+    loop = rawloops.build(framework, mode, batch_size=BATCH, image_size=SIZE, dropout=0.0, width=WIDTH)
     assert (loop.framework, loop.mode) == (framework, mode)
     if framework.startswith("keras"):  # bf16 sets the mixed policy for its own layers only
         import keras
@@ -64,7 +66,7 @@ def test_jax_loop_and_its_no_optax_fallback_agree(monkeypatch):
     require("jax")  # optax comes with alexbench[jax]
     with_optax = check_loop("jax", "jit")
     monkeypatch.setitem(sys.modules, "optax", None)  # `import optax` now raises ImportError
-    loop = rawloops.build("jax", "jit", batch_size=BATCH, image_size=SIZE, dropout=0.0)
+    loop = rawloops.build("jax", "jit", batch_size=BATCH, image_size=SIZE, dropout=0.0, width=WIDTH)
     without = [loop.train_step() for _ in range(4)]
     assert without == pytest.approx(with_optax, rel=1e-4), (with_optax, without)
 
@@ -72,7 +74,7 @@ def test_jax_loop_and_its_no_optax_fallback_agree(monkeypatch):
 def test_keras_adaptive_pooling_layer_works_in_a_tf_function():
     """95x95 gives a 2x2 map: Keras's own AdaptiveAveragePooling2D (67 takes the 1x1 workaround)."""
     require("keras")
-    loop = rawloops.build("keras", "graph", batch_size=1, image_size=95, dropout=0.0)
+    loop = rawloops.build("keras", "graph", batch_size=1, image_size=95, dropout=0.0, width=WIDTH)
     assert math.isfinite(loop.train_step())
     loop.predict()
 
@@ -80,10 +82,11 @@ def test_keras_adaptive_pooling_layer_works_in_a_tf_function():
 @pytest.mark.parametrize("framework", [f for f in rawloops.MODES if f in FRAMEWORKS])
 def test_vgg11_loop_trains_and_predicts(framework):
     """VGG-11 in each framework's default mode at 32x32 (its 1x1 map: the pooling to 7x7 runs),
-    10 classes, dropout on: one step, then the logits. 133M parameters: ~5-15 s each on 2 cores."""
+    10 classes, dropout on: one step, then the logits."""
     require(framework)
     mode = rawloops.MODES[framework][0]
-    loop = rawloops.build(framework, mode, batch_size=BATCH, image_size=32, num_classes=10, model="vgg11")
+    loop = rawloops.build(framework, mode, batch_size=BATCH, image_size=32, num_classes=10, model="vgg11",
+                          width=WIDTH)  # fmt: skip
     assert (loop.framework, loop.mode, loop.model) == (framework, mode, "vgg11")
     loss = loop.train_step()
     assert type(loss) is float and 1.0 < loss < 5.0, loss  # about ln(10)
@@ -114,6 +117,21 @@ def test_the_networks_are_impls_networks_and_their_smallest_inputs():
         assert rawloops._min_image_size(model) == impls.min_image_size("torchvision", model)
 
 
+@pytest.mark.parametrize("model, size", [("alexnet", 67), ("alexnet", 224), ("vgg11", 32)])
+@pytest.mark.parametrize("width", [1.0, 0.125, 0.3])
+def test_a_width_gives_impls_channel_counts(model, size, width):
+    """The loops scale channels and hidden widths by impls' rule: the parameter count of
+    torch's loop network is impls' for the same network, size and width."""
+    torch = pytest.importorskip("torch")
+    import impls
+
+    network = {"alexnet": rawloops._torch_alexnet, "vgg11": rawloops._torch_vgg11}[model]
+    with torch.device("meta"):
+        net = network(torch.nn, 3, 10, 0.0, rawloops.final_map_size(size, model), width)
+    config = impls.AlexNetConfig(model=model, num_classes=10, image_size=(size, size), width=width)
+    assert sum(p.numel() for p in net.parameters()) == impls.parameter_count(config)
+
+
 def test_unknown_framework_names_the_choices():
     with pytest.raises(ValueError, match=r"unknown framework 'tf'.*torch, keras, jax"):
         rawloops.build("tf", "graph", batch_size=BATCH, image_size=SIZE)
@@ -135,6 +153,7 @@ def test_unknown_mode_names_the_choices(framework):
         ({"device": "tpu"}, "unknown device"),
         ({"batch_size": 0}, "batch_size"),
         ({"dropout": 1.0}, "dropout"),
+        ({"width": 0.0}, r"width must be in \(0, 4\]"),
     ],
 )
 def test_bad_settings_are_rejected(kwargs, message):
