@@ -4,12 +4,13 @@ Keras picks its backend once per process and the rest of the suite runs Keras on
 TensorFlow, so each backend gets one pytest process that runs the suite's own files with
 ALEXBENCH_FRAMEWORKS naming it and its native framework (tests/conftest.py): the contract,
 parity tiers 1 and 2 against the golden and pairwise with the native implementation (jax,
-torch), the uint8 input tier, full-size logits, the FC1 flatten-order negative control,
-every execution mode (tiers 3-4) and the plain Keras loops
+torch), the uint8 input tier, ResNet-18's tier 1 in train and eval mode, the FC1
+flatten-order negative control, every execution mode (tiers 3-4) and the plain Keras loops
 of the overhead benchmark (harness/reference/rawloops_keras.py) -- the tests whose
-names or parameters say keras (`-k keras`). VGG-11's tiers run for Keras on TensorFlow only
-(tests/harness/parity/test_vgg_parity.py): the network is the same Keras lowering on every
-backend, and the suite's time is CI's. Then the rules of one backend per process."""
+names or parameters say keras (`-k keras`), but for the full-size float32 logits. Those, and
+VGG-11's tiers (tests/harness/parity/test_vgg_parity.py), run for Keras on TensorFlow only:
+the network is the same Keras lowering on every backend, whose function these tiers prove on
+each backend, and the suite's time is CI's. Then the rules of one backend per process."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ def test_the_suite_passes_for_keras_on_its_backend(framework):
     if REQUIRE_ALL:
         env["ALEXBENCH_REQUIRE_ALL"] = "1"
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "keras", "--durations=5", *FILES],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "keras and not full_size",
+         "--durations=5", *FILES],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800,
     )  # fmt: skip
     print(done.stdout[-6000:])

@@ -23,7 +23,7 @@ import pytest
 import impls
 from harness.parity import max_rel
 from tests.conftest import FRAMEWORKS, require
-from tests.impls.test_torchvision_weights import fixture_inputs
+from tests.impls.test_torchvision_weights import FLOAT64_MODE, fixture_inputs
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "torchvision_resnet18_seed0.npz"
 # Max relative error from torchvision's, measured (torch 2.13 CPU, keras on TF, jax; logits
@@ -36,6 +36,10 @@ GRADS_TOLERANCE = 1e-9  # float64: loss, gradient checksums, running statistics
 # One size, 224x224, where layer4's map is 7x7 and the global average pool averages 49 values;
 # the fixture's 127x191 logits (a 4x6 map) are not checked here: the suite's time is CI's.
 SUFFIX = {"float32": "f32", "float64": "f64"}
+# The float64 checks run Keras in graph mode (FLOAT64_MODE; TF's own float64 kernels): the
+# same network and weights, 17 s here against 68 s in its default XLA mode, whose float64 CPU
+# convolutions are slow. Keras's default mode is proven in float64 by tier 1
+# (tests/impls/test_resnet.py) and at this size in float32 below.
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +91,7 @@ def torchvision_weights(fixture, tmp_path_factory):
 
 def build(framework, dtype, size, weights):
     config = impls.AlexNetConfig(model="resnet18", num_classes=1000, image_size=size, dtype=dtype, dropout=0.0)
-    model = impls.create(framework, config)
+    model = impls.create(framework, config, mode=FLOAT64_MODE.get(framework) if dtype == "float64" else None)
     model.set_weights(weights)
     return model
 

@@ -38,6 +38,9 @@ SIZES = (("224", (224, 224), "logits224"), ("odd", (127, 191), "logits_odd"))
 # test_vgg_parity.py, where tier 1 proves every operation to 1e-9 (the adaptive pool doing real
 # work, training included) at a reduced width and size; AlexNet keeps both dtypes at both sizes.
 SKIPPED = {("vgg11", "float64", "224"), ("vgg11", "float64", "odd"), ("vgg11", "float32", "odd")}
+# float64 runs Keras in graph mode (TF's float64 kernels; its default XLA mode's are slow):
+# the same network and weights; float32 runs every framework in its default mode.
+FLOAT64_MODE = {"keras": "graph"}
 
 
 def regenerate(model: str):
@@ -99,7 +102,7 @@ def test_torchvision_state_dict_gives_torchvision_logits(framework, dtype, torch
             continue
         # image_size is part of the config (predict takes only that size): one build per size.
         config = impls.AlexNetConfig(model=model_name, num_classes=1000, image_size=size, dtype=dtype)
-        model = impls.create(framework, config)
+        model = impls.create(framework, config, mode=FLOAT64_MODE.get(framework) if dtype == "float64" else None)
         model.set_weights(weights)
         error = max_rel(model.predict(inputs[key].astype(dtype)), fixture[f"{logits}_{suffix}"])
         del model

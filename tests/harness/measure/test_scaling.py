@@ -62,9 +62,9 @@ def test_killing_a_rank_mid_run_ends_it_within_60_s_with_a_failure_record_and_no
     """Through torchrun: it sees its rank die and stops the other; the launcher reaps all."""
     require("torch")
     out = tmp_path / "results"
-    # 15 steps at full width (a step is ~0.7 s): single and dp1 end in ~10 s each, and dp2
-    # lasts ~10 s past its warm-up, long enough to be killed mid-run (asserted below)
-    process = subprocess.Popen(scale_command(out, 15, width=1.0), cwd=ROOT, stdout=subprocess.PIPE,
+    # 12 steps at full width (a step is ~0.7 s): single and dp1 end in ~8 s each, and dp2
+    # lasts ~8 s past its warm-up, long enough to be killed mid-run (asserted below)
+    process = subprocess.Popen(scale_command(out, 12, width=1.0), cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)  # fmt: skip
     folder = out / "runs" / "s" / "ranks" / "alexnet-torch-dp2-round0"
     try:
