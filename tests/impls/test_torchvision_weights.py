@@ -38,8 +38,9 @@ SIZES = (("224", (224, 224), "logits224"), ("odd", (127, 191), "logits_odd"))
 # test_vgg_parity.py, where tier 1 proves every operation to 1e-9 (the adaptive pool doing real
 # work, training included) at a reduced width and size; AlexNet keeps both dtypes at both sizes.
 SKIPPED = {("vgg11", "float64", "224"), ("vgg11", "float64", "odd"), ("vgg11", "float32", "odd")}
-# float64 runs Keras in graph mode (TF's float64 kernels; its default XLA mode's are slow):
-# the same network and weights; float32 runs every framework in its default mode.
+# float64 runs Keras in graph mode (TF's own float64 kernels), as the ResNet-18 file does, where
+# XLA's float64 CPU convolutions took 4x as long: the same network and weights; float32 runs
+# every framework in its default mode.
 FLOAT64_MODE = {"keras": "graph"}
 
 
