@@ -23,8 +23,8 @@ The networks (MODELS) are torchvision's: AlexNet (64-192-384-256-256 convolution
 average pooling to 6x6, 4096-4096 classifier with dropout) and VGG-11 (configuration A: eight
 3x3 convolutions, 64 to 512 channels, five 2x2 max pools, adaptive average pooling to 7x7,
 the same 4096-4096 classifier), at their published widths or at a `width` that scales every
-channel count and hidden width as impls' configs do (tests run them small). The numerics are NOT meant to
-match the harness's (different initializations, Keras's decoupled weight decay): only the
+channel count and hidden width as impls' configs do (tests run them small). The numerics
+are NOT meant to match the harness's (different initializations, Keras's decoupled weight decay): only the
 work per step is the same. Importing this module imports no framework; each is loaded by
 the builder that needs it.
 """
@@ -50,6 +50,7 @@ MODELS = ("alexnet", "vgg11")
 LR, MOMENTUM, WEIGHT_DECAY = 0.01, 0.9, 5e-4
 HIDDEN = 4096  # both classifiers: 4096-4096
 POOLED = {"alexnet": 6, "vgg11": 7}  # the classifier reads a 6x6x256 (AlexNet) / 7x7x512 (VGG-11) map
+ALEXNET_CHANNELS = (64, 192, 384, 256, 256)  # torchvision's five convolutions
 VGG11_CFG = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")  # torchvision's cfgs["A"]
 
 # (kernel, stride, padding, (window, stride) of the max pool after it or None) of each
@@ -153,8 +154,8 @@ def build(
     Builds the network, one random batch (standard-normal images, uniform labels) already on
     `device` ("cpu" or "gpu"), SGD (lr 0.01, momentum 0.9, weight decay 5e-4) and mean
     softmax cross-entropy. `width` scales every channel count and hidden width (impls'
-    rule, `scaled`; 1: the published network). Nothing is compiled here: the first call of `train_step` and of
-    `predict` traces/compiles, so run each once before timing.
+    rule, `scaled`; 1: the published network). Nothing is compiled here: the first call of
+    `train_step` and of `predict` traces/compiles, so run each once before timing.
     """
     if framework not in MODES:
         raise ValueError(f"unknown framework {framework!r}; choose one of {', '.join(MODES)}")
@@ -195,7 +196,7 @@ def _torch_alexnet(nn, in_channels: int, num_classes: int, dropout: float, side:
     # Like torchvision, but AdaptiveAvgPool2d is left out where it would be the identity.
     pooled = POOLED["alexnet"]
     avgpool = [] if side == pooled else [nn.AdaptiveAvgPool2d((pooled, pooled))]
-    c1, c2, c3, c4, c5 = (scaled(c, width) for c in (64, 192, 384, 256, 256))
+    c1, c2, c3, c4, c5 = (scaled(c, width) for c in ALEXNET_CHANNELS)
     hidden = scaled(HIDDEN, width)
     return nn.Sequential(
         nn.Conv2d(in_channels, c1, kernel_size=11, stride=4, padding=2),
@@ -303,7 +304,7 @@ def _keras_pooling(layers, side: int, pooled: int) -> list:
 
 
 def _keras_alexnet(layers, num_classes: int, dropout: float, side: int, width: float = 1.0) -> list:
-    c1, c2, c3, c4, c5 = (scaled(c, width) for c in (64, 192, 384, 256, 256))
+    c1, c2, c3, c4, c5 = (scaled(c, width) for c in ALEXNET_CHANNELS)
     hidden = scaled(HIDDEN, width)
     return [
         # torch's symmetric padding 2 (TF's "same" would pad 3 and 4 here, one more output row)
@@ -421,7 +422,7 @@ def _jax_layers(model: str, in_channels: int, num_classes: int, width: float = 1
     kernel, stride, padding, (window, stride) of the max pool after it or None): NHWC
     activations, HWIO kernels; a dense is (name, in, out)."""
     if model == "alexnet":
-        c1, c2, c3, c4, c5 = (scaled(c, width) for c in (64, 192, 384, 256, 256))
+        c1, c2, c3, c4, c5 = (scaled(c, width) for c in ALEXNET_CHANNELS)
         convs = [
             ("conv1", in_channels, c1, 11, 4, 2, (3, 2)),
             ("conv2", c1, c2, 5, 1, 2, (3, 2)),

@@ -119,13 +119,16 @@ def generate(
 
 
 def latest_overhead(layout: results.Layout) -> dict | None:
-    """The `alexbench overhead` documents, merged: for each model, framework and mode the newest
-    measurement (a rerun of a few modes after a fix replaces only those); the settings are
-    the newest document's, `created` lists every one used. Ordered as the newest document
-    that records its frameworks' mode order says (older documents: results.LEGACY_MODE_ORDER)."""
+    """The `alexbench overhead` documents measured at the newest one's settings (device, input
+    size, batch, classes, width), merged: for each model, framework and mode the newest
+    measurement (a rerun of a few modes after a fix replaces only those); `created` lists
+    every one used. Ordered as the newest document that records its frameworks' mode order
+    says (older documents: results.LEGACY_MODE_ORDER)."""
     merged: dict[tuple[str, str], dict] = {}
     used, settings, mode_order = [], {}, results.LEGACY_MODE_ORDER
-    for document in results.documents(layout.overhead, "overhead", "alexbench.overhead/1"):  # oldest first
+    documents = results.documents(layout.overhead, "overhead", "alexbench.overhead/1")  # oldest first
+    same = [d for d in documents if _overhead_workload(d) == _overhead_workload(documents[-1])] if documents else []
+    for document in same:
         for result in document.get("results", []):
             # documents written before the models axis measured AlexNet
             key = (result.get("model", "alexnet"), result["framework"], result["mode"])
@@ -142,3 +145,10 @@ def latest_overhead(layout: results.Layout) -> dict | None:
         key=lambda r: (models.index(r.get("model", "alexnet")), order.get((r["framework"], r["mode"]), (99, 99))),
     )
     return {"created": ", ".join(used), "settings": settings, "results": results_sorted}
+
+
+def _overhead_workload(document: dict) -> tuple:
+    """What an overhead document measured (documents from before --width: width 1)."""
+    settings = document.get("settings", {})
+    return (*(settings.get(k) for k in ("device", "image_size", "batch_size", "num_classes")),
+            float(settings.get("width", 1.0)))  # fmt: skip

@@ -324,6 +324,8 @@ def overhead(ctx: Cells) -> Section:
             ])  # fmt: skip
     size, batch = settings.get("image_size"), settings.get("batch_size")
     where = f"{str(settings.get('device', 'cpu')).upper()}, {size}x{size}, batch {batch}"
+    if float(settings.get("width", 1.0)) != 1.0:
+        where += f", width {float(settings['width']):g}"
     section.tables.append(
         Table(
             f"Ours vs a plain loop ({where})",

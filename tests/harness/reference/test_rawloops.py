@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 
 from harness.reference import rawloops
+from impls.config import SMALL_WIDTH
 from tests.conftest import FRAMEWORKS, ROOT, require
 
 SIZE, BATCH = 67, 2  # 67: the last feature map is 1x1, so the 6x6 pooling path runs
-WIDTH = 0.125  # impls.config.SMALL_WIDTH: what is checked here does not depend on the channel counts
+WIDTH = SMALL_WIDTH  # what is checked here does not depend on the channel counts
 FAST_CASES = [
     (framework, mode)
     for framework, modes in rawloops.MODES.items()

@@ -717,3 +717,24 @@ def test_ranks_compare_the_records_of_one_run(tmp_path):
     assert row(rows, "CPU", "jax")[7] == "1" and row(rows, "CPU", "torch")[7] == "2"
     keras = row(rows, "CPU", "keras")
     assert keras[5] == "200.0" and any(f"measured in run {RUN2}, not beside" in t for t in why(markdown, keras[7]))
+
+
+def test_overhead_documents_at_other_settings_are_not_merged(tmp_path):
+    """A newer `alexbench overhead --width 0.125` document is shown alone, its width in the
+    title: its rows neither replace nor sit beside the full-width ones under one heading."""
+    from harness import results as store
+
+    root = write_records(tmp_path / "results")
+    write_overhead(root)
+    result = {"framework": "torch", "mode": "eager", "phases": {"train": {"ours_median_s": 1.0, "raw_median_s": 1.0,
+              "ratio": 1.0, "ratio_rounds": [1.0]}}}  # fmt: skip
+    settings = {"device": "cpu", "image_size": 224, "batch_size": 32, "width": 0.125}
+    write_json(root / "overhead" / "overhead-20260107T000000Z.json",
+               {"schema": "alexbench.overhead/1", "created": "20260107T000000Z", "settings": settings,
+                "results": [result]})  # fmt: skip
+    merged = report.latest_overhead(store.Layout(root))
+    assert merged["created"] == "20260107T000000Z" and merged["settings"]["width"] == 0.125
+    assert [(r["framework"], r["mode"]) for r in merged["results"]] == [("torch", "eager")]
+    report.generate(root, tmp_path / "report")
+    markdown = (tmp_path / "report" / "REPORT.md").read_text()
+    assert "Ours vs a plain loop (CPU, 224x224, batch 32, width 0.125)" in markdown
