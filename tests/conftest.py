@@ -114,10 +114,15 @@ def batch(config: impls.AlexNetConfig, n: int = 4, seed: int = 0) -> tuple[np.nd
     return images, labels
 
 
-def require_installed(framework: str) -> None:
-    """Skip unless `framework`'s packages are installed (fail instead under REQUIRE_ALL),
-    whichever backend this process's Keras runs on (for tests that start its own process)."""
+def installed(framework: str) -> bool:
+    """Whether `framework`'s packages are installed, whichever backend this process's Keras
+    runs on (for tests that start its own process)."""
     backend = impls.keras_backend(framework)
     reason = impls.unavailable_reason(framework)
-    if reason and not (backend and impls.keras_select.conflict(framework, backend)):
+    return not reason or bool(backend and impls.keras_select.conflict(framework, backend))
+
+
+def require_installed(framework: str) -> None:
+    """Skip unless `framework`'s packages are installed (fail instead under REQUIRE_ALL)."""
+    if not installed(framework):
         require(framework)

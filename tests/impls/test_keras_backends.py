@@ -10,7 +10,9 @@ of the overhead benchmark (harness/reference/rawloops_keras.py) -- the tests who
 names or parameters say keras (`-k keras`), but for the full-size float32 logits. Those, and
 VGG-11's tiers (tests/harness/parity/test_vgg_parity.py), run for Keras on TensorFlow only:
 the network is the same Keras lowering on every backend, whose function these tiers prove on
-each backend, and the suite's time is CI's. Then the rules of one backend per process."""
+each backend, and the suite's time is CI's. The two processes run in the background beside
+the rest of tests/impls (tests/keras_backend_suites.py says why and how); their tests come
+last and wait for them. Then the rules of one backend per process."""
 
 from __future__ import annotations
 
@@ -23,17 +25,8 @@ import pytest
 
 import impls
 from harness import backends
-from tests.conftest import REQUIRE_ALL, ROOT, require_installed
-
-BACKENDS = {"keras-jax": "jax", "keras-torch": "torch"}
-FILES = [
-    "tests/impls/test_contract.py",
-    "tests/impls/test_modes.py",
-    "tests/impls/test_keras_network.py",
-    "tests/impls/test_resnet.py",
-    "tests/harness/parity/test_parity.py",
-    "tests/harness/reference/test_rawloops.py",
-]
+from tests.conftest import ROOT, require_installed
+from tests.keras_backend_suites import BACKENDS
 
 
 def _python(code: str, **env) -> subprocess.CompletedProcess:
@@ -42,18 +35,11 @@ def _python(code: str, **env) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("framework", list(BACKENDS))
-def test_the_suite_passes_for_keras_on_its_backend(framework):
+def test_the_suite_passes_for_keras_on_its_backend(framework, keras_backend_suites):
+    """Started in the background beside the rest of tests/impls (tests/keras_backend_suites.py)."""
     require_installed(framework)
-    native = BACKENDS[framework]
-    require_installed(native)
-    env = {**os.environ, "ALEXBENCH_FRAMEWORKS": f"{framework},{native}", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    if REQUIRE_ALL:
-        env["ALEXBENCH_REQUIRE_ALL"] = "1"
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "keras and not full_size",
-         "--durations=5", *FILES],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800,
-    )  # fmt: skip
+    require_installed(BACKENDS[framework])
+    done = keras_backend_suites.result(framework)
     print(done.stdout[-6000:])
     assert done.returncode == 0, done.stdout[-12000:] + done.stderr[-3000:]
     assert " passed" in done.stdout and " failed" not in done.stdout
